@@ -1,0 +1,109 @@
+"""The ``companion`` command: builds the typer app and is the one error boundary.
+
+Every ``CompanionError`` ends here as ``error: ...`` and ``hint: ...`` on stderr and its exit code;
+anything else is a bug: exit 1, with the traceback only under ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+
+from companion import __version__
+from companion.cli import backup_cmd, demo_cmd, key_cmd, read_cmd, vault_cmd
+from companion.cli.common import EXIT_STATUS
+from companion.errors import CompanionError, ExitCode
+
+app = typer.Typer(
+    name="companion",
+    help="Take your iPhone photos back: back them up into an encrypted vault on this computer, "
+    "find the private ones, and lock the door before an app gets the keys to your camera roll.",
+    epilog=EXIT_STATUS,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.add_typer(vault_cmd.app, name="vault")
+app.add_typer(key_cmd.app, name="key")
+backup_cmd.register(app)
+read_cmd.register(app)
+demo_cmd.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"companion {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _report(message: str, hint: str, code: int, as_json: bool) -> int:
+    typer.echo(f"error: {message}", err=True)
+    if hint:
+        typer.echo(f"hint: {hint}", err=True)
+    if as_json:
+        typer.echo(json.dumps({"error": message, "hint": hint, "exit_code": code}))
+    return code
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code (never raises)."""
+    args = sys.argv[1:] if argv is None else argv
+    debug, as_json = "--debug" in args, "--json" in args
+    try:
+        result = app(args=args, prog_name="companion", standalone_mode=False)
+    except CompanionError as exc:
+        if debug:
+            traceback.print_exc()
+        return _report(exc.message, exc.hint, int(exc.exit_code), as_json)
+    except typer.Abort:
+        return _report("cancelled", "", int(ExitCode.CANCELLED), as_json)
+    except KeyboardInterrupt:
+        return _report(
+            "interrupted",
+            "Finished work is kept; run the command again to resume.",
+            int(ExitCode.CANCELLED),
+            as_json,
+        )
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.TyperException as exc:  # bad options, unknown command: typer's usage errors
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"error: {exc.message}", err=True)
+        return int(ExitCode.USAGE)
+    except Exception as exc:  # the boundary: a bug, not a person's mistake
+        if debug:
+            traceback.print_exc()
+        return _report(
+            f"unexpected {type(exc).__name__}: {exc}",
+            "This is a bug in companion. Run again with --debug and report the output.",
+            int(ExitCode.UNEXPECTED),
+            as_json,
+        )
+    return int(result) if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

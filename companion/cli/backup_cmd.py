@@ -1,0 +1,113 @@
+"""``companion backup``: copy a source into the vault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from companion.backup import DryRunStore, VaultStore, run_backup
+from companion.cli.common import (
+    EXIT_STATUS,
+    JsonOpt,
+    PassFileOpt,
+    VaultOpt,
+    byte_bar,
+    emit_json,
+    human_bytes,
+    read_passphrase,
+    vault_path,
+)
+from companion.connectors import Connector, connect, schemes
+from companion.errors import ExitCode
+from companion.model import Asset, BackupReport
+from companion.vault import Vault
+from companion.vault.vault import MARKER
+
+
+class _BarProgress:
+    """Adapts the library's progress callbacks to a tqdm bar."""
+
+    def __init__(self, bar: Any) -> None:
+        self._bar = bar
+
+    def start(self, total_bytes: int, total_items: int) -> None:
+        self._bar.reset(total=total_bytes)
+        self._bar.set_description(f"{total_items} files")
+
+    def advance(self, nbytes: int) -> None:
+        self._bar.update(nbytes)
+
+    def item_done(self, asset: Asset, outcome: str) -> None:
+        self._bar.set_postfix_str(asset.name, refresh=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("backup", epilog=EXIT_STATUS)(backup)
+
+
+def backup(
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help=f"Where the photos are: {', '.join(s + ':' for s in schemes())} "
+            "(e.g. folder:/media/iPhone/DCIM, an iPhone camera-roll export or mounted DCIM).",
+        ),
+    ],
+    vault: VaultOpt = None,
+    passphrase_file: PassFileOpt = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="List what would be backed up; read and write nothing."),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> int:
+    """Back up photos and videos into the vault, incrementally.
+
+    Only new or changed files are read; each is hashed, encrypted and written once (identical
+    files are stored once). Interrupt it at any time: the next run resumes where it stopped.
+    Files that fail (changed while read, unreadable) are listed and retried next run (exit 4).
+    """
+    root = vault_path(vault)
+    connector = connect(source)
+    if dry_run:
+        report = _dry_run(connector, root, passphrase_file)
+    else:
+        passphrase = read_passphrase(passphrase_file)
+        with (
+            Vault.open(root, passphrase, write=True) as opened,
+            byte_bar(0, "backup", enabled=not as_json) as bar,
+        ):
+            report = run_backup(connector, VaultStore(opened), progress=_BarProgress(bar))
+    _render(report, as_json)
+    return int(ExitCode.PARTIAL) if report.failed else 0
+
+
+def _dry_run(connector: Connector, root: Path, passphrase_file: Path | None) -> BackupReport:
+    if not (root / MARKER).exists():
+        return run_backup(connector, DryRunStore(None))
+    with Vault.open(root, read_passphrase(passphrase_file)) as opened:
+        return run_backup(connector, DryRunStore(opened))
+
+
+def _render(report: BackupReport, as_json: bool) -> None:
+    if as_json:
+        emit_json(report)
+        return
+    if report.dry_run:
+        typer.echo(
+            f"Dry run: {len(report.would_store)} files would be backed up, "
+            f"{report.skipped} are already in the vault unchanged."
+        )
+        for path in report.would_store:
+            typer.echo(f"  + {path}")
+        return
+    typer.echo(
+        f"Backed up {report.new} new files ({human_bytes(report.bytes_read)} read); "
+        f"{report.deduplicated} already in the vault (same content); "
+        f"{report.skipped} unchanged; {len(report.failed)} failed."
+    )
+    for path, reason in sorted(report.failed.items()):
+        typer.echo(f"  failed: {path}: {reason}", err=True)

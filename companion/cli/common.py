@@ -1,0 +1,150 @@
+"""What every command shares: where the vault is, how the passphrase is read, how results and
+progress are shown. Nothing here decides anything about backups; it only wires and renders."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from companion.errors import UsageError
+
+EXIT_STATUS = """\
+Exit status: 0 ok · 1 unexpected error · 2 usage · 3 cancelled · 4 partial (some assets failed)
+· 10 source unavailable · 11 vault locked by another command · 12 wrong passphrase
+· 13 integrity failure · 14 unsafe delete refused.
+"""
+
+PASSPHRASE_ENV = "COMPANION_PASSPHRASE"  # noqa: S105 (a variable name, not a secret)
+VAULT_ENV = "COMPANION_VAULT"
+
+
+def default_vault_path() -> Path:
+    """The per-user default vault folder (documented in docs/cli.md)."""
+    if sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    elif os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "companion" / "vault"
+
+
+VaultOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--vault",
+        envvar=VAULT_ENV,
+        help="Vault folder. Default: $COMPANION_VAULT, else ~/.local/share/companion/vault "
+        "(macOS: ~/Library/Application Support/companion/vault).",
+        show_default=False,
+    ),
+]
+PassFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help=f"Read the passphrase from the first line of this file (else ${PASSPHRASE_ENV}, "
+        "else a prompt).",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print a machine-readable JSON result on stdout.")
+]
+
+
+def vault_path(option: Path | None) -> Path:
+    return (option or default_vault_path()).expanduser()
+
+
+def read_passphrase(
+    pass_file: Path | None, *, confirm: bool = False, prompt: str = "Vault passphrase"
+) -> str:
+    """--passphrase-file, then $COMPANION_PASSPHRASE, then a hidden prompt on a terminal."""
+    if pass_file is not None:
+        lines = pass_file.read_text("utf-8").splitlines()
+        return lines[0] if lines else ""
+    from_env = os.environ.get(PASSPHRASE_ENV)
+    if from_env is not None:
+        return from_env
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "no passphrase given and no terminal to ask for one",
+            hint=f"Set {PASSPHRASE_ENV} or use --passphrase-file.",
+        )
+    value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    return value
+
+
+def parse_day(text: str | None, *, end: bool = False) -> datetime | None:
+    """YYYY-MM-DD (local midnight; with ``end``, the midnight after) or a full ISO time."""
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
+            return datetime.combine(day, time()).astimezone()
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(
+            f"{text!r} is not a date", hint="Use YYYY-MM-DD, e.g. 2024-07-14."
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.astimezone()
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def emit_json(value: Any) -> None:
+    typer.echo(json.dumps(_plain(value), indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+@contextmanager
+def byte_bar(total: int, desc: str, *, enabled: bool) -> Iterator[Any]:
+    """A tqdm progress bar in bytes with rate and ETA, on stderr; silent for --json or no TTY."""
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=total,
+        desc=desc,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1000,
+        disable=(not enabled) or None,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=False,
+    )
+    try:
+        yield bar
+    finally:
+        bar.close()

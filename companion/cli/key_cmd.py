@@ -1,0 +1,63 @@
+"""``companion key``: passphrases and the recovery key."""
+
+from __future__ import annotations
+
+import typer
+
+from companion.cli.common import EXIT_STATUS, PassFileOpt, VaultOpt, read_passphrase, vault_path
+from companion.cli.vault_cmd import WorkFactorOpt
+from companion.vault import keys
+from companion.vault.crypto import DEFAULT_WORK_FACTOR
+
+app = typer.Typer(
+    help="Passphrases (several may open one vault) and the recovery key.", no_args_is_help=True
+)
+
+
+@app.command("add", epilog=EXIT_STATUS)
+def add(
+    vault: VaultOpt = None,
+    passphrase_file: PassFileOpt = None,
+    work_factor: WorkFactorOpt = DEFAULT_WORK_FACTOR,
+) -> None:
+    """Add another passphrase that opens the vault (e.g. one kept by someone you trust)."""
+    root = vault_path(vault)
+    current = read_passphrase(passphrase_file, prompt="Current passphrase")
+    new = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
+    keys.add_passphrase(root, current, new, work_factor)
+    typer.echo("Added a passphrase. Every passphrase opens the same vault.")
+
+
+@app.command("passwd", epilog=EXIT_STATUS)
+def passwd(
+    vault: VaultOpt = None,
+    passphrase_file: PassFileOpt = None,
+    work_factor: WorkFactorOpt = DEFAULT_WORK_FACTOR,
+) -> None:
+    """Change a passphrase. Only a small key file is rewritten; no photo is re-encrypted."""
+    root = vault_path(vault)
+    current = read_passphrase(passphrase_file, prompt="Current passphrase")
+    new = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
+    keys.change_passphrase(root, current, new, work_factor)
+    typer.echo("Passphrase changed.")
+
+
+@app.command("remove", epilog=EXIT_STATUS)
+def remove(vault: VaultOpt = None, passphrase_file: PassFileOpt = None) -> None:
+    """Remove the passphrase you type (never the last one)."""
+    keys.remove_passphrase(vault_path(vault), read_passphrase(passphrase_file))
+    typer.echo("Passphrase removed.")
+
+
+@app.command("export", epilog=EXIT_STATUS)
+def export(vault: VaultOpt = None, passphrase_file: PassFileOpt = None) -> None:
+    """Print the recovery key, to write on paper and keep somewhere safe.
+
+    WARNING: whoever reads this key can decrypt every photo in the vault, without any passphrase.
+    With it and the stock `age` tool, the vault can be opened even without companion (see
+    RESTORE.txt in the vault).
+    """
+    secret = keys.export_identity(vault_path(vault), read_passphrase(passphrase_file))
+    typer.echo("WARNING: this key opens every photo in the vault, with no passphrase.", err=True)
+    typer.echo("Write it on paper, store it safely, never photograph it or send it.", err=True)
+    typer.echo(secret)

@@ -1,0 +1,55 @@
+"""``companion vault``: create a vault."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from companion.cli.common import (
+    EXIT_STATUS,
+    JsonOpt,
+    PassFileOpt,
+    VaultOpt,
+    emit_json,
+    read_passphrase,
+    vault_path,
+)
+from companion.vault import Vault
+from companion.vault.crypto import DEFAULT_WORK_FACTOR
+
+app = typer.Typer(help="Create and manage the encrypted vault.", no_args_is_help=True)
+
+WorkFactorOpt = Annotated[
+    int,
+    typer.Option(
+        "--kdf-work-factor",
+        min=10,
+        max=22,
+        help="scrypt cost (log2 N) protecting the passphrase; 18 as `age -p` uses. "
+        "Lower it only for tests.",
+    ),
+]
+
+
+@app.command("init", epilog=EXIT_STATUS)
+def init(
+    vault: VaultOpt = None,
+    passphrase_file: PassFileOpt = None,
+    work_factor: WorkFactorOpt = DEFAULT_WORK_FACTOR,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a new, empty vault protected by a passphrase.
+
+    Write the passphrase down: without it (or the recovery key from 'companion key export')
+    nobody, including you, can read the vault.
+    """
+    root = vault_path(vault)
+    passphrase = read_passphrase(passphrase_file, confirm=True, prompt="New vault passphrase")
+    with Vault.create(root, passphrase, work_factor=work_factor) as created:
+        recipient = created.identity.recipient()
+    if as_json:
+        emit_json({"vault": root, "recipient": recipient})
+    else:
+        typer.echo(f"Created a vault in {root}")
+        typer.echo("Next: companion backup --from folder:PATH   (see companion backup --help)")

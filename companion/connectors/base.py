@@ -1,0 +1,55 @@
+"""The seam between companion and a source of photos.
+
+A connector lists what a source holds and opens byte streams; it never writes to the vault and
+never decides what to back up. Contract (checked for every connector by
+``tests/connector_contract.py``):
+
+- ``info()`` is cheap and does not read assets.
+- ``list_assets()`` yields each asset once, in a stable order, reading no file contents: sizes and
+  modification stamps come from the source's directory listing or database. Two calls on an
+  unchanged source yield equal assets.
+- ``open(asset)`` returns a fresh binary stream positioned at 0 that yields exactly ``asset.size``
+  bytes. If the file changed or shrank since it was listed, reading it raises ``SourceChanged``
+  (at the latest when the end is reached); if the source went away, ``SourceUnavailable``.
+- Errors raised are ``CompanionError`` subclasses only.
+
+Optional abilities are separate protocols a connector may also satisfy (``Prober`` here; a
+``Remover`` and an ``AppLister`` come with their issues).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from companion.model import Asset, DeviceInfo
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A source of assets. See the module docstring for the contract."""
+
+    @property
+    def source(self) -> str:
+        """The source spec this connector was built from, e.g. ``folder:/media/DCIM``."""
+        ...
+
+    def info(self) -> DeviceInfo: ...
+
+    def list_assets(self) -> Iterator[Asset]: ...
+
+    def open(self, asset: Asset) -> BinaryIO: ...
+
+
+@runtime_checkable
+class Prober(Protocol):
+    """A connector that can fill in capture time and similar facts by reading an asset's header.
+
+    ``probe`` reads at most the file's metadata (EXIF, QuickTime atoms), never the whole payload,
+    and returns the asset with those fields filled; it never raises for unreadable metadata (the
+    asset comes back unchanged), only ``SourceUnavailable`` when the file itself is gone.
+    A backup probes only the assets it is about to store, so a re-run with nothing new reads
+    nothing.
+    """
+
+    def probe(self, asset: Asset) -> Asset: ...

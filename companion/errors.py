@@ -1,0 +1,128 @@
+"""The one error tree that crosses package boundaries.
+
+Every error a person can meet is a ``CompanionError``: a one-line message, a hint that says what to
+do next, and the process exit code the command line returns for it. Adapters translate third-party
+exceptions at their edge (``raise SourceUnavailable(...) from exc``); nothing else escapes.
+
+::
+
+    CompanionError (1, unexpected)
+    +-- UsageError (2)
+    +-- Cancelled (3)
+    +-- PartialFailure (4)              some assets failed, the rest succeeded
+    +-- SourceUnavailable (10)          phone, folder or account cannot be read
+    |   +-- SourceChanged (10)          a file changed or shrank while it was read
+    +-- VaultError (1)
+    |   +-- VaultNotFound (2)
+    |   +-- VaultExists (2)
+    |   +-- VaultLocked (11)            another writer holds the lock
+    |   +-- WrongPassphrase (12)
+    |   +-- UnsupportedFormat (13)
+    |   +-- IntegrityError (13)         an object or a segment is damaged
+    |   +-- StorageFull (1)             the disk holding the vault is full
+    +-- UnsafeDelete (14)               refused: no verified copy in the vault
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; documented in docs/cli.md and every ``--help``."""
+
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2
+    CANCELLED = 3
+    PARTIAL = 4
+    SOURCE_UNAVAILABLE = 10
+    VAULT_LOCKED = 11
+    WRONG_PASSPHRASE = 12
+    INTEGRITY = 13
+    UNSAFE_DELETE = 14
+
+
+class CompanionError(Exception):
+    """Base of every error meant for a person: message, hint and exit code."""
+
+    exit_code: ExitCode = ExitCode.UNEXPECTED
+    default_hint: str = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(CompanionError):
+    exit_code = ExitCode.USAGE
+    default_hint = "Run the command with --help to see what it accepts."
+
+
+class Cancelled(CompanionError):
+    exit_code = ExitCode.CANCELLED
+    default_hint = "Nothing was changed after the point of cancellation."
+
+
+class PartialFailure(CompanionError):
+    exit_code = ExitCode.PARTIAL
+    default_hint = "Run the same command again: finished work is kept and only failures retry."
+
+
+class SourceUnavailable(CompanionError):
+    exit_code = ExitCode.SOURCE_UNAVAILABLE
+    default_hint = "Check that the source is connected and readable, then run the command again."
+
+
+class SourceChanged(SourceUnavailable):
+    default_hint = "The file was changing while it was read; it will be retried on the next run."
+
+
+class VaultError(CompanionError):
+    pass
+
+
+class VaultNotFound(VaultError):
+    exit_code = ExitCode.USAGE
+    default_hint = "Create one with 'companion vault init', or point --vault at an existing vault."
+
+
+class VaultExists(VaultError):
+    exit_code = ExitCode.USAGE
+    default_hint = "Choose another --vault folder; an existing vault is never overwritten."
+
+
+class VaultLocked(VaultError):
+    exit_code = ExitCode.VAULT_LOCKED
+    default_hint = "Wait for the other companion command to finish, then try again."
+
+
+class WrongPassphrase(VaultError):
+    exit_code = ExitCode.WRONG_PASSPHRASE
+    default_hint = (
+        "Check the passphrase (COMPANION_PASSPHRASE or --passphrase-file if you use them)."
+    )
+
+
+class UnsupportedFormat(VaultError):
+    exit_code = ExitCode.INTEGRITY
+    default_hint = "This vault was written by another version of companion; upgrade companion."
+
+
+class IntegrityError(VaultError):
+    exit_code = ExitCode.INTEGRITY
+    default_hint = "Run 'companion verify --full' to list every damaged asset."
+
+
+class StorageFull(VaultError):
+    exit_code = ExitCode.UNEXPECTED
+    default_hint = "Free some space on the disk that holds the vault, then run the command again."
+
+
+class UnsafeDelete(CompanionError):
+    exit_code = ExitCode.UNSAFE_DELETE
+    default_hint = "Back the asset up and run 'companion verify --full' before removing it."

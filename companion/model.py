@@ -1,0 +1,106 @@
+"""Plain data shared by every part of companion. Standard library only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class AssetKind(StrEnum):
+    """What an asset's payload is. Closed set; stored in the vault catalogue by value."""
+
+    PHOTO = "photo"
+    VIDEO = "video"
+    SIDECAR = "sidecar"  # an .AAE edit recipe, kept so an edit can be replayed
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """One file as a source lists it.
+
+    ``source`` and ``path`` together identify the asset: ``path`` is relative to the source's root,
+    POSIX-separated, exactly as the source spells it (it may be hostile: never join it to a local
+    folder without ``companion.vault.restore.safe_relative_path``). ``size`` and ``mtime_ns`` are
+    what the source reports before any byte is read; a backup trusts them to skip unchanged files.
+    """
+
+    source: str
+    path: str
+    size: int
+    mtime_ns: int
+    kind: AssetKind
+    captured_at: datetime | None = None
+    live_group: str | None = None
+    edited_of: str | None = None
+    sidecar_of: str | None = None
+    albums: tuple[str, ...] = ()
+    hidden: bool | None = None
+    favourite: bool | None = None
+    screenshot: bool | None = None
+    uid: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The original file name, the last component of ``path``."""
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """What a source says about itself."""
+
+    source: str
+    name: str
+    model: str | None = None
+    os_version: str | None = None
+    identifier: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAsset:
+    """An asset as the vault holds it: the source's description plus where its bytes live."""
+
+    asset_id: str
+    asset: Asset
+    object_id: str
+    sha256: str
+    stored_size: int
+    recorded_at: datetime
+    verified_at: datetime | None = None
+    verified_ok: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BackupReport:
+    """What one backup run did. ``failed`` maps an asset path to a one-line reason."""
+
+    source: str
+    new: int = 0
+    skipped: int = 0
+    deduplicated: int = 0
+    bytes_read: int = 0
+    bytes_stored: int = 0
+    dry_run: bool = False
+    failed: dict[str, str] = field(default_factory=dict)
+    would_store: tuple[str, ...] = ()
+
+
+class EventKind(StrEnum):
+    """Things that happen to assets after they are stored. Readers ignore kinds they don't know."""
+
+    BACKUP = "backup"  # one per backup run, with counts
+    VERIFIED = "verified"  # an object was decrypted and re-hashed (ok or not)
+
+
+@dataclass(frozen=True, slots=True)
+class VaultEvent:
+    kind: EventKind
+    at: datetime
+    object_id: str | None = None
+    asset_id: str | None = None
+    ok: bool | None = None
+    detail: str | None = None
+    source: str | None = None
+    counts: tuple[tuple[str, int], ...] = ()

@@ -1,0 +1,5 @@
+"""The encrypted vault (format v1, specified in docs/design/vault-format.md)."""
+
+from companion.vault.vault import FlushPolicy, PutResult, Vault
+
+__all__ = ["FlushPolicy", "PutResult", "Vault"]

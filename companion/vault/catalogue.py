@@ -1,0 +1,183 @@
+"""The catalogue: append-only, encrypted segments of JSON lines (normative: vault-format.md).
+
+A segment is ``catalogue/<8-digit sequence>.age``, an age file whose plaintext is UTF-8 JSON
+lines: a header line ``{"t": "segment", "format": 1}`` then records, each a JSON object with a
+``t`` field (``asset`` or ``event``). Segments are never modified; later records win. Readers
+skip record types and event kinds they do not know, so newer writers stay readable.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from companion.errors import IntegrityError
+from companion.model import Asset, AssetKind, EventKind, StoredAsset, VaultEvent
+from companion.vault import crypto
+from companion.vault.fsio import atomic_write
+
+FORMAT = 1
+_SUFFIX = ".age"
+
+Record = dict[str, Any]
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_time(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def encode_asset(stored: StoredAsset) -> Record:
+    a = stored.asset
+    return {
+        "t": "asset",
+        "asset": stored.asset_id,
+        "object": stored.object_id,
+        "sha256": stored.sha256,
+        "stored_size": stored.stored_size,
+        "at": _time(stored.recorded_at),
+        "source": a.source,
+        "path": a.path,
+        "size": a.size,
+        "mtime_ns": a.mtime_ns,
+        "kind": a.kind.value,
+        "captured_at": _time(a.captured_at),
+        "live_group": a.live_group,
+        "edited_of": a.edited_of,
+        "sidecar_of": a.sidecar_of,
+        "albums": list(a.albums),
+        "hidden": a.hidden,
+        "favourite": a.favourite,
+        "screenshot": a.screenshot,
+        "uid": a.uid,
+    }
+
+
+def decode_asset(r: Record) -> StoredAsset:
+    try:
+        kind = (
+            AssetKind(r["kind"])
+            if r.get("kind") in AssetKind._value2member_map_
+            else (AssetKind.OTHER)
+        )
+        asset = Asset(
+            source=r["source"],
+            path=r["path"],
+            size=int(r["size"]),
+            mtime_ns=int(r["mtime_ns"]),
+            kind=kind,
+            captured_at=_parse_time(r.get("captured_at")),
+            live_group=r.get("live_group"),
+            edited_of=r.get("edited_of"),
+            sidecar_of=r.get("sidecar_of"),
+            albums=tuple(r.get("albums") or ()),
+            hidden=r.get("hidden"),
+            favourite=r.get("favourite"),
+            screenshot=r.get("screenshot"),
+            uid=r.get("uid"),
+        )
+        recorded = _parse_time(r["at"])
+        if recorded is None:
+            raise ValueError("no time")
+        return StoredAsset(
+            asset_id=r["asset"],
+            asset=asset,
+            object_id=r["object"],
+            sha256=r["sha256"],
+            stored_size=int(r["stored_size"]),
+            recorded_at=recorded,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IntegrityError(f"a catalogue record is malformed: {exc}") from exc
+
+
+def encode_event(event: VaultEvent) -> Record:
+    record: Record = {"t": "event", "event": event.kind.value, "at": _time(event.at)}
+    for key, value in (
+        ("object", event.object_id),
+        ("asset", event.asset_id),
+        ("ok", event.ok),
+        ("detail", event.detail),
+        ("source", event.source),
+    ):
+        if value is not None:
+            record[key] = value
+    if event.counts:
+        record["counts"] = dict(event.counts)
+    return record
+
+
+def decode_event(r: Record) -> VaultEvent | None:
+    """The event, or None for a kind this version does not know."""
+    if r.get("event") not in EventKind._value2member_map_:
+        return None
+    at = _parse_time(r.get("at"))
+    if at is None:
+        raise IntegrityError("a catalogue event has no time")
+    counts = r.get("counts") or {}
+    return VaultEvent(
+        kind=EventKind(r["event"]),
+        at=at,
+        object_id=r.get("object"),
+        asset_id=r.get("asset"),
+        ok=r.get("ok"),
+        detail=r.get("detail"),
+        source=r.get("source"),
+        counts=tuple(sorted((str(k), int(v)) for k, v in counts.items())),
+    )
+
+
+class Catalogue:
+    """Reads and publishes segments. Publishing requires the vault lock (single writer)."""
+
+    def __init__(self, root: Path, tmp_dir: Path, recipient: str, identity: crypto.Identity):
+        self.root = root
+        self.tmp_dir = tmp_dir
+        self._recipient = recipient
+        self._identity = identity
+
+    def segment_names(self) -> list[str]:
+        """Published segments, oldest first. Temporary files never carry the ``.age`` name here."""
+        if not self.root.is_dir():
+            return []
+        names = [
+            p.name
+            for p in self.root.iterdir()
+            if p.name.endswith(_SUFFIX) and p.name[: -len(_SUFFIX)].isdigit()
+        ]
+        return sorted(names)
+
+    def read(self, name: str) -> list[Record]:
+        data = crypto.decrypt_bytes(
+            (self.root / name).read_bytes(), self._identity, f"catalogue segment {name}"
+        )
+        lines = data.decode("utf-8").splitlines()
+        try:
+            header = json.loads(lines[0]) if lines else {}
+            records = [json.loads(line) for line in lines[1:] if line.strip()]
+        except ValueError as exc:
+            raise IntegrityError(f"catalogue segment {name} is not valid JSON lines") from exc
+        if header.get("t") != "segment" or header.get("format") != FORMAT:
+            raise IntegrityError(f"catalogue segment {name} has an unknown header")
+        return [r for r in records if isinstance(r, dict)]
+
+    def publish(self, records: list[Record]) -> str:
+        """Write ``records`` as the next segment: temp file, fsync, rename, fsync directory."""
+        names = self.segment_names()
+        seq = int(names[-1][: -len(_SUFFIX)]) + 1 if names else 1
+        name = f"{seq:08d}{_SUFFIX}"
+        lines = [json.dumps({"t": "segment", "format": FORMAT})]
+        lines += [json.dumps(r, sort_keys=True) for r in records]
+        plaintext = ("\n".join(lines) + "\n").encode("utf-8")
+        atomic_write(
+            self.root / name,
+            crypto.encrypt_bytes(plaintext, self._recipient, "the catalogue"),
+            self.tmp_dir,
+            overwrite=False,
+        )
+        return name

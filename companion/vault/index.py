@@ -1,0 +1,213 @@
+"""The index: a SQLite cache of the catalogue, so that lookups do not decrypt every segment.
+
+It is only a cache. It lives in memory while a vault is open and is saved encrypted (an age file
+holding the serialized SQLite database) as ``cache/index.age``; it never touches the disk in
+plaintext, because it holds file names and dates. It remembers which segments it has ingested:
+on open, segments it lacks are ingested; if it names a segment that is gone, if it cannot be
+decrypted or read, or if its schema is older, it is rebuilt from the segments, which are the truth.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Iterator
+from datetime import datetime
+
+from companion.model import EventKind, StoredAsset, VaultEvent
+from companion.vault.catalogue import Record, decode_asset, decode_event
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE segments (name TEXT PRIMARY KEY);
+CREATE TABLE versions (
+    asset_id TEXT NOT NULL, segment TEXT NOT NULL, line INTEGER NOT NULL,
+    object_id TEXT NOT NULL, record TEXT NOT NULL,
+    PRIMARY KEY (segment, line)
+);
+CREATE TABLE assets (
+    asset_id TEXT PRIMARY KEY, source TEXT NOT NULL, path TEXT NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, captured_utc REAL,
+    object_id TEXT NOT NULL, record TEXT NOT NULL
+);
+CREATE INDEX assets_by_path ON assets (source, path);
+CREATE TABLE events (
+    segment TEXT NOT NULL, line INTEGER NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
+    object_id TEXT, asset_id TEXT, ok INTEGER, record TEXT NOT NULL,
+    PRIMARY KEY (segment, line)
+);
+CREATE INDEX events_by_object ON events (object_id, kind);
+"""
+
+
+def _text(value: str) -> str:
+    """A name as SQLite can hold it: device names may carry lone surrogates (undecodable bytes),
+    which SQLite's UTF-8 cannot store. JSON escaping is injective, so lookups stay exact."""
+    return json.dumps(value)
+
+
+class Index:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._db = conn
+
+    @classmethod
+    def empty(cls) -> Index:
+        conn = sqlite3.connect(":memory:")
+        conn.executescript(_SCHEMA)
+        conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        conn.commit()
+        return cls(conn)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Index | None:
+        """Load a saved cache; None if it is unreadable or of another schema (then rebuild)."""
+        conn = sqlite3.connect(":memory:")
+        try:
+            conn.deserialize(data)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            conn.execute("SELECT count(*) FROM assets").fetchone()
+        except sqlite3.Error as exc:
+            log.info("index cache unreadable (%s); rebuilding from the catalogue", exc)
+            conn.close()
+            return None
+        if row is None or row[0] != SCHEMA_VERSION:
+            conn.close()
+            return None
+        return cls(conn)
+
+    def to_bytes(self) -> bytes:
+        self._db.commit()
+        return self._db.serialize()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def segments(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT name FROM segments ORDER BY name")]
+
+    def ingest(self, segment: str, records: list[Record]) -> None:
+        """Add one segment's records. Segments must be ingested in name order."""
+        db = self._db
+        for line, record in enumerate(records):
+            kind = record.get("t")
+            if kind == "asset":
+                self._ingest_asset(segment, line, record)
+            elif kind == "event":
+                event = decode_event(record)
+                if event is not None:
+                    db.execute(
+                        "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            segment,
+                            line,
+                            event.kind.value,
+                            event.at.isoformat(),
+                            event.object_id,
+                            event.asset_id,
+                            None if event.ok is None else int(event.ok),
+                            json.dumps(record, sort_keys=True),
+                        ),
+                    )
+        db.execute("INSERT INTO segments VALUES (?)", (segment,))
+        db.commit()
+
+    def _ingest_asset(self, segment: str, line: int, record: Record) -> None:
+        stored = decode_asset(record)  # validates before anything is inserted
+        text = json.dumps(record, sort_keys=True)
+        captured = stored.asset.captured_at
+        self._db.execute(
+            "INSERT INTO versions VALUES (?, ?, ?, ?, ?)",
+            (stored.asset_id, segment, line, stored.object_id, text),
+        )
+        self._db.execute(
+            "INSERT OR REPLACE INTO assets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                stored.asset_id,
+                _text(stored.asset.source),
+                _text(stored.asset.path),
+                stored.asset.size,
+                stored.asset.mtime_ns,
+                captured.timestamp() if captured else None,
+                stored.object_id,
+                text,
+            ),
+        )
+
+    def lookup(self, source: str, path: str) -> StoredAsset | None:
+        row = self._db.execute(
+            "SELECT record FROM assets WHERE source = ? AND path = ?",
+            (_text(source), _text(path)),
+        ).fetchone()
+        return decode_asset(json.loads(row[0])) if row else None
+
+    def get(self, asset_id: str) -> StoredAsset | None:
+        row = self._db.execute(
+            "SELECT record FROM assets WHERE asset_id = ?", (asset_id,)
+        ).fetchone()
+        return decode_asset(json.loads(row[0])) if row else None
+
+    def assets(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> Iterator[StoredAsset]:
+        """Current version of every asset, by capture time (unknown times last), then path."""
+        query = "SELECT record FROM assets WHERE 1=1"
+        args: list[float] = []
+        if since is not None:
+            query += " AND captured_utc >= ?"
+            args.append(since.timestamp())
+        if until is not None:
+            query += " AND captured_utc < ?"
+            args.append(until.timestamp())
+        query += " ORDER BY captured_utc IS NULL, captured_utc, source, path"
+        for (text,) in self._db.execute(query, args).fetchall():
+            yield decode_asset(json.loads(text))
+
+    def objects(self) -> Iterator[tuple[str, str, int, int, str]]:
+        """Every object any version references: (object_id, sha256, size, stored_size, path)."""
+        rows = self._db.execute(
+            "SELECT object_id, min(record) FROM versions GROUP BY object_id ORDER BY object_id"
+        ).fetchall()
+        for object_id, text in rows:
+            r = json.loads(text)
+            yield object_id, r["sha256"], int(r["size"]), int(r["stored_size"]), r["path"]
+
+    def events(self, kind: EventKind) -> Iterator[VaultEvent]:
+        for (text,) in self._db.execute(
+            "SELECT record FROM events WHERE kind = ? ORDER BY segment, line", (kind.value,)
+        ).fetchall():
+            event = decode_event(json.loads(text))
+            if event is not None:
+                yield event
+
+    def last_verified(self, object_id: str) -> tuple[str, bool] | None:
+        row = self._db.execute(
+            "SELECT at, ok FROM events WHERE object_id = ? AND kind = 'verified' "
+            "ORDER BY segment DESC, line DESC LIMIT 1",
+            (object_id,),
+        ).fetchone()
+        return (row[0], bool(row[1])) if row else None
+
+    def dump(self) -> list[tuple[object, ...]]:
+        """Every row of every table in a fixed order: equal dumps mean equal indexes."""
+        rows: list[tuple[object, ...]] = []
+        for table, order in (
+            ("segments", "1"),
+            ("versions", "2, 3"),
+            ("assets", "1"),
+            ("events", "1, 2"),
+        ):
+            query = f"SELECT * FROM {table} ORDER BY {order}"  # noqa: S608 (constants only)
+            rows += [(table, *r) for r in self._db.execute(query)]
+        return rows
+
+    def paths_for_object(self, object_id: str) -> list[str]:
+        """Paths of every current asset whose bytes live in ``object_id`` (for damage reports)."""
+        rows = self._db.execute(
+            "SELECT record FROM assets WHERE object_id = ? ORDER BY path", (object_id,)
+        ).fetchall()
+        return [json.loads(r[0])["path"] for r in rows]

@@ -1,0 +1,170 @@
+"""Content-addressed, encrypted objects: one age file per unique payload.
+
+``objects/<first two hex digits>/<64 hex digits>``, the name being the keyed hash of the
+plaintext (see ``crypto.keyed_name``). An object is written once and never overwritten; storing a
+payload the vault already holds stores nothing (whole-file dedupe).
+
+One pass over the source does everything: the bytes are hashed as pyrage pulls them for
+encryption, and the ciphertext goes to a temporary file in ``tmp/``. Only when the whole payload
+has been read, its length matches what the source announced, and the ciphertext is fsynced, is the
+file moved to its final name. A crash at any point leaves at most a temporary file, which the next
+writer removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import io
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from companion.errors import IntegrityError, SourceChanged, StorageFull, VaultError
+from companion.vault import crypto
+from companion.vault.fsio import fsync_dir, new_temp_path, open_exclusive, publish
+
+_READ_BUFFER = 1 << 20  # large reads from the source; pyrage asks for 8 KiB at a time
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    object_id: str
+    sha256: str
+    size: int  # plaintext bytes
+    stored_size: int  # ciphertext bytes on disk, what quick verify checks
+    new: bool  # False when the vault already held this payload
+
+
+class _HashingRaw(io.RawIOBase):
+    """Counts and hashes every byte read through it."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self._source = source
+        self.sha = hashlib.sha256()
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer)
+        readinto = getattr(self._source, "readinto", None)
+        if readinto is not None:
+            n = readinto(view) or 0
+        else:
+            data = self._source.read(len(view))
+            n = len(data)
+            view[:n] = data
+        if n:
+            self.sha.update(view[:n])
+            self.count += n
+        return n
+
+
+class HashSink:
+    """A writer that keeps only the SHA-256 and the length of what it is given."""
+
+    def __init__(self) -> None:
+        self.sha = hashlib.sha256()
+        self.count = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        self.count += len(data)
+        return len(data)
+
+
+class ObjectStore:
+    def __init__(
+        self, root: Path, tmp_dir: Path, recipient: str, name: Callable[[bytes], str]
+    ) -> None:
+        self.root = root
+        self.tmp_dir = tmp_dir
+        self._recipient = recipient
+        self._name = name
+
+    def path(self, object_id: str) -> Path:
+        if len(object_id) != 64 or any(c not in "0123456789abcdef" for c in object_id):
+            raise IntegrityError(f"malformed object id {object_id!r} in the catalogue")
+        return self.root / object_id[:2] / object_id
+
+    def stored_size(self, object_id: str) -> int | None:
+        try:
+            return self.path(object_id).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def put(self, source: BinaryIO, expected_size: int, what: str) -> StoredObject:
+        """Encrypt ``source`` into the store. See the module docstring for the write order.
+
+        Raises ``SourceChanged`` if the source yields more or fewer than ``expected_size`` bytes,
+        ``StorageFull`` on ENOSPC; in every failure case nothing is left behind.
+        """
+        temp = new_temp_path(self.tmp_dir, ".obj")
+        hashing = _HashingRaw(source)
+        try:
+            fd = open_exclusive(temp)
+            with os.fdopen(fd, "wb", buffering=_READ_BUFFER) as out:
+                reader = io.BufferedReader(hashing, buffer_size=_READ_BUFFER)
+                crypto.encrypt_stream(reader, out, self._recipient, what)
+                out.flush()
+                os.fsync(out.fileno())
+                stored_size = out.tell()
+            if hashing.count != expected_size:
+                raise SourceChanged(
+                    f"{what} changed while it was read ({hashing.count} bytes, "
+                    f"expected {expected_size})"
+                )
+            digest = hashing.sha.digest()
+            object_id = self._name(digest)
+            final = self.path(object_id)
+            new_dir = not final.parent.exists()
+            new = publish(temp, final, overwrite=False)
+            if new_dir:
+                fsync_dir(self.root)
+        except BaseException as exc:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+            if isinstance(exc, OSError):
+                if exc.errno == errno.ENOSPC:
+                    raise StorageFull(f"the disk is full while storing {what}") from exc
+                raise VaultError(f"cannot store {what}: {exc.strerror or exc}") from exc
+            raise
+        if not new:
+            stored_size = final.stat().st_size
+        return StoredObject(object_id, digest.hex(), hashing.count, stored_size, new)
+
+    def decrypt_to(
+        self, object_id: str, writer: crypto.Writable, identity: crypto.Identity, what: str
+    ) -> None:
+        """Decrypt an object into ``writer``. A missing or damaged object raises IntegrityError."""
+        try:
+            fh = self.path(object_id).open("rb")
+        except FileNotFoundError as exc:
+            raise IntegrityError(f"{what} is missing from the vault") from exc
+        with fh:
+            crypto.decrypt_stream(
+                io.BufferedReader(fh, buffer_size=_READ_BUFFER), writer, identity, what
+            )
+
+    def verify(
+        self, object_id: str, sha256: str, size: int, identity: crypto.Identity, what: str
+    ) -> None:
+        """Decrypt and re-hash one object; raise IntegrityError unless it matches exactly."""
+        sink = HashSink()
+        self.decrypt_to(object_id, sink, identity, what)
+        if sink.count != size or sink.sha.hexdigest() != sha256:
+            raise IntegrityError(f"{what} decrypts to different bytes than were backed up")
+
+    def all_ids(self) -> set[str]:
+        found: set[str] = set()
+        if not self.root.is_dir():
+            return found
+        for fan in self.root.iterdir():
+            if fan.is_dir() and len(fan.name) == 2:
+                found.update(p.name for p in fan.iterdir() if len(p.name) == 64)
+        return found

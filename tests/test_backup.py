@@ -1,0 +1,150 @@
+"""Folder -> vault -> folder: the round trip, incrementality, dedupe, changes during reads."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from companion.backup import DryRunStore, VaultStore, run_backup
+from companion.connectors import connect
+from companion.connectors.base import Connector
+from companion.model import Asset, DeviceInfo
+from companion.vault import Vault
+from companion.vault.restore import restore
+from companion.vault.verify import VerifyMode, verify
+from tests.support import PASSPHRASE, digests, make_roll, new_vault, tree
+
+
+class Watching:
+    """A real connector seen through a window: counts what is opened, can act before a read."""
+
+    def __init__(self, inner: Connector, before_open: object = None) -> None:
+        self.inner = inner
+        self.opened: list[str] = []
+        self.before_open = before_open
+
+    @property
+    def source(self) -> str:
+        return self.inner.source
+
+    def info(self) -> DeviceInfo:
+        return self.inner.info()
+
+    def list_assets(self) -> Iterator[Asset]:
+        return self.inner.list_assets()
+
+    def open(self, asset: Asset) -> BinaryIO:
+        self.opened.append(asset.path)
+        if callable(self.before_open):
+            self.before_open(asset)
+        return self.inner.open(asset)
+
+
+def test_round_trip_is_byte_identical_with_capture_times_as_mtimes(tmp_path: Path) -> None:
+    roll = make_roll(tmp_path / "roll", seed=3, count=16)
+    with new_vault(tmp_path / "v") as vault:
+        report = run_backup(connect(f"folder:{roll}"), VaultStore(vault))
+        assert report.new + report.deduplicated == len(digests(roll)) and not report.failed
+    with Vault.open(tmp_path / "v", PASSPHRASE, write=True) as vault:
+        checked = verify(vault, VerifyMode.FULL)
+        assert checked.ok and checked.objects_checked >= report.new
+        restored = restore(vault, tmp_path / "out")
+        stored = {s.asset.path: s for s in vault.assets()}
+    assert not restored.failed
+    assert digests(tmp_path / "out") == digests(roll)
+    for path, s in stored.items():
+        mtime = (tmp_path / "out" / path).stat().st_mtime
+        expected = (
+            s.asset.captured_at.timestamp() if s.asset.captured_at else s.asset.mtime_ns / 1e9
+        )
+        assert abs(mtime - expected) < 1e-3, path
+    assert any(s.asset.captured_at for s in stored.values())
+
+
+def test_a_rerun_with_nothing_new_reads_nothing_and_writes_no_object(tmp_path: Path) -> None:
+    roll = make_roll(tmp_path / "roll")
+    with new_vault(tmp_path / "v") as vault:
+        run_backup(connect(f"folder:{roll}"), VaultStore(vault))
+    objects = tree(tmp_path / "v" / "objects")
+    watching = Watching(connect(f"folder:{roll}"))
+    with Vault.open(tmp_path / "v", PASSPHRASE, write=True) as vault:
+        again = run_backup(watching, VaultStore(vault))
+    assert watching.opened == []
+    assert (again.new, again.deduplicated, again.skipped) == (0, 0, len(digests(roll)))
+    assert tree(tmp_path / "v" / "objects") == objects
+
+
+def test_only_new_and_changed_files_are_read(tmp_path: Path) -> None:
+    roll = make_roll(tmp_path / "roll")
+    with new_vault(tmp_path / "v") as vault:
+        run_backup(connect(f"folder:{roll}"), VaultStore(vault))
+    (roll / "DCIM" / "100APPLE" / "IMG_9000.JPG").write_bytes(b"\xff\xd8new photo")
+    changed = sorted(roll.rglob("*.JPG"))[0]
+    changed.write_bytes(changed.read_bytes() + b"edited")
+    watching = Watching(connect(f"folder:{roll}"))
+    with Vault.open(tmp_path / "v", PASSPHRASE, write=True) as vault:
+        report = run_backup(watching, VaultStore(vault))
+        assert vault.lookup(next(a for a in watching.list_assets() if a.path.endswith("9000.JPG")))
+    assert sorted(watching.opened) == sorted(
+        ["DCIM/100APPLE/IMG_9000.JPG", changed.relative_to(roll).as_posix()]
+    )
+    assert report.new == 2
+
+
+def test_identical_files_are_stored_once(tmp_path: Path) -> None:
+    roll = tmp_path / "roll"
+    (roll / "a").mkdir(parents=True)
+    (roll / "b").mkdir()
+    payload = os.urandom(200_000)
+    (roll / "a" / "IMG_0001.JPG").write_bytes(payload)
+    (roll / "b" / "IMG_0001.JPG").write_bytes(payload)
+    with new_vault(tmp_path / "v") as vault:
+        report = run_backup(connect(f"folder:{roll}"), VaultStore(vault))
+        assert len(list(vault.assets())) == 2
+    assert (report.new, report.deduplicated) == (1, 1)
+    assert len([p for p in (tmp_path / "v" / "objects").rglob("*") if p.is_file()]) == 1
+
+
+def test_a_file_that_changes_while_read_is_not_recorded_and_retried_next_run(
+    tmp_path: Path,
+) -> None:
+    roll = make_roll(tmp_path / "roll", count=12)
+    victim = sorted(roll.rglob("*.JPG"))[0]
+    rel = victim.relative_to(roll).as_posix()
+
+    def grow(asset: Asset) -> None:
+        if asset.path == rel:
+            with victim.open("ab") as fh:
+                fh.write(b"appended while the backup was reading")
+
+    def shrink(asset: Asset) -> None:
+        if asset.path == rel:
+            os.truncate(victim, 100)
+
+    for change in (grow, shrink):
+        with new_vault(tmp_path / change.__name__) as vault:
+            report = run_backup(Watching(connect(f"folder:{roll}"), change), VaultStore(vault))
+            assert list(report.failed) == [rel]
+            assert all(s.asset.path != rel for s in vault.assets())
+            again = run_backup(connect(f"folder:{roll}"), VaultStore(vault))
+            assert again.new == 1 and not again.failed
+            assert any(s.asset.path == rel for s in vault.assets())
+            assert verify(vault, VerifyMode.FULL).ok
+        assert not list((tmp_path / change.__name__ / "tmp").iterdir())
+
+
+def test_dry_run_opens_nothing_and_writes_nothing(tmp_path: Path) -> None:
+    roll = make_roll(tmp_path / "roll", count=12)
+    new_vault(tmp_path / "v").close()
+    before = tree(tmp_path / "v")
+    watching = Watching(connect(f"folder:{roll}"))
+    with Vault.open(tmp_path / "v", PASSPHRASE) as vault:
+        report = run_backup(watching, DryRunStore(vault))
+    assert report.dry_run and watching.opened == []
+    assert sorted(report.would_store) == sorted(digests(roll))
+    after = tree(tmp_path / "v")
+    after.pop("cache/index.age", None)
+    before.pop("cache/index.age", None)
+    assert after == before

@@ -1,0 +1,231 @@
+"""The vault on its own: keys, objects, catalogue, index cache, lock, privacy at rest."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from companion.errors import UsageError, VaultExists, VaultLocked, VaultNotFound, WrongPassphrase
+from companion.model import Asset, AssetKind
+from companion.vault import FlushPolicy, Vault
+from companion.vault import keys as vault_keys
+from tests.support import PASSPHRASE, WORK_FACTOR, new_vault, tree
+
+WHEN = datetime(2023, 7, 14, 21, 30, tzinfo=timezone(timedelta(hours=2)))
+
+
+def asset(path: str, data: bytes, **kw: object) -> Asset:
+    return Asset(
+        source="folder:/phone",
+        path=path,
+        size=len(data),
+        mtime_ns=1_000,
+        kind=AssetKind.PHOTO,
+        captured_at=WHEN,
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+def put(vault: Vault, path: str, data: bytes) -> None:
+    vault.put(asset(path, data), io.BytesIO(data))
+
+
+def test_create_refuses_an_existing_vault_or_a_non_empty_folder(tmp_path: Path) -> None:
+    new_vault(tmp_path / "v").close()
+    with pytest.raises(VaultExists):
+        new_vault(tmp_path / "v")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "photo.jpg").write_bytes(b"x")
+    with pytest.raises(VaultExists):
+        new_vault(tmp_path / "other")
+    with pytest.raises(VaultNotFound):
+        Vault.open(tmp_path / "nothing-here", PASSPHRASE)
+
+
+def test_wrong_passphrase_writes_nothing_and_leaves_no_lock(tmp_path: Path) -> None:
+    with new_vault(tmp_path / "v") as vault:
+        put(vault, "DCIM/100APPLE/IMG_0001.JPG", b"jpeg bytes")
+    before = tree(tmp_path / "v")
+    with pytest.raises(WrongPassphrase) as caught:
+        Vault.open(tmp_path / "v", "not the passphrase", write=True)
+    assert caught.value.exit_code == 12
+    assert tree(tmp_path / "v") == before
+    assert not (tmp_path / "v" / "lock").exists()
+
+
+def test_put_then_reopen_finds_the_asset_with_its_metadata(tmp_path: Path) -> None:
+    data = os.urandom(300_000)
+    with new_vault(tmp_path / "v") as vault:
+        vault.put(
+            asset("DCIM/100APPLE/IMG_0001.HEIC", data, albums=("Trips",), favourite=True),
+            io.BytesIO(data),
+        )
+    with Vault.open(tmp_path / "v", PASSPHRASE) as vault:
+        (stored,) = list(vault.assets())
+        assert stored.asset.path == "DCIM/100APPLE/IMG_0001.HEIC"
+        assert stored.asset.captured_at == WHEN
+        assert stored.asset.albums == ("Trips",)
+        assert stored.asset.favourite is True
+        out = io.BytesIO()
+        vault.decrypt_to(stored, out)
+        assert out.getvalue() == data
+
+
+def test_identical_payloads_are_stored_once_and_names_are_keyed(tmp_path: Path) -> None:
+    data = b"the same bytes" * 1000
+    with new_vault(tmp_path / "a") as a:
+        first = a.put(asset("x/IMG_0001.JPG", data), io.BytesIO(data))
+        second = a.put(asset("y/IMG_0001.JPG", data), io.BytesIO(data))
+    assert not first.deduplicated and second.deduplicated
+    assert first.stored.object_id == second.stored.object_id
+    assert len(list((tmp_path / "a" / "objects").rglob("*"))) == 2  # one fan-out dir, one object
+    with new_vault(tmp_path / "b") as b:
+        other = b.put(asset("x/IMG_0001.JPG", data), io.BytesIO(data))
+    # A keyed name: not the plain SHA-256, and different in every vault.
+    assert first.stored.object_id != first.stored.sha256
+    assert other.stored.object_id != first.stored.object_id
+
+
+def test_no_plaintext_bytes_names_or_dates_anywhere_in_the_vault(tmp_path: Path) -> None:
+    secret = b"PLAINTEXT-PHOTO-PAYLOAD-" * 400
+    with new_vault(tmp_path / "v") as vault:
+        vault.put(
+            asset("DCIM/100APPLE/IMG_4242.HEIC", secret, albums=("Holidays",)), io.BytesIO(secret)
+        )
+    needles = [b"PLAINTEXT-PHOTO", b"IMG_4242", b"Holidays", b"2023-07-14", b"DCIM"]
+    for path in (tmp_path / "v").rglob("*"):
+        if path.is_file():
+            blob = path.read_bytes()
+            for needle in needles:
+                assert needle not in blob, f"{needle!r} found in {path.name}"
+
+
+def test_catalogue_survives_reopen_and_flushes_in_segments(tmp_path: Path) -> None:
+    with new_vault(tmp_path / "v") as vault:
+        pass
+    with Vault.open(tmp_path / "v", PASSPHRASE, write=True, flush=FlushPolicy(records=3)) as vault:
+        for n in range(7):
+            put(vault, f"DCIM/100APPLE/IMG_{n:04d}.JPG", f"photo {n}".encode())
+    segments = sorted(p.name for p in (tmp_path / "v" / "catalogue").iterdir())
+    assert segments == ["00000001.age", "00000002.age", "00000003.age"]
+    with Vault.open(tmp_path / "v", PASSPHRASE) as vault:
+        assert len(list(vault.assets())) == 7
+
+
+def test_index_cache_deleted_or_corrupted_is_rebuilt_identically(tmp_path: Path) -> None:
+    root = tmp_path / "v"
+    new_vault(root).close()
+    with Vault.open(root, PASSPHRASE, write=True, flush=FlushPolicy(records=2)) as vault:
+        for n in range(5):
+            put(vault, f"DCIM/100APPLE/IMG_{n:04d}.JPG", f"photo {n}".encode())
+    with Vault.open(root, PASSPHRASE) as vault:
+        reference = vault.index.dump()
+    cache = root / "cache" / "index.age"
+    cache.unlink()
+    with Vault.open(root, PASSPHRASE) as vault:
+        assert vault.index.dump() == reference
+    cache.write_bytes(b"garbage" * 100)
+    with Vault.open(root, PASSPHRASE) as vault:
+        assert vault.index.dump() == reference
+    # A cache that misses the newest segment (a writer was killed before saving it) catches up.
+    stale = cache.read_bytes()
+    with Vault.open(root, PASSPHRASE, write=True) as vault:
+        put(vault, "DCIM/100APPLE/IMG_0099.JPG", b"late photo")
+    with Vault.open(root, PASSPHRASE) as vault:
+        expected = vault.index.dump()
+    assert len(expected) > len(reference)
+    cache.write_bytes(stale)
+    with Vault.open(root, PASSPHRASE) as vault:
+        assert vault.index.dump() == expected
+
+
+def test_readers_skip_record_types_they_do_not_know(tmp_path: Path) -> None:
+    root = tmp_path / "v"
+    with new_vault(root) as vault:
+        put(vault, "a.jpg", b"a")
+        vault._queue({"t": "from-the-future", "x": 1})
+        vault._queue({"t": "event", "event": "teleported", "at": WHEN.isoformat()})
+    (root / "cache" / "index.age").unlink()
+    with Vault.open(root, PASSPHRASE) as vault:
+        assert [s.asset.path for s in vault.assets()] == ["a.jpg"]
+
+
+def test_a_second_writer_is_refused(tmp_path: Path) -> None:
+    with new_vault(tmp_path / "v"):
+        with pytest.raises(VaultLocked) as caught:
+            Vault.open(tmp_path / "v", PASSPHRASE, write=True)
+        assert caught.value.exit_code == 11
+        with Vault.open(tmp_path / "v", PASSPHRASE) as reader:  # readers are welcome
+            assert list(reader.assets()) == []
+    with Vault.open(tmp_path / "v", PASSPHRASE, write=True):
+        pass
+
+
+def test_a_stale_lock_from_a_dead_process_is_broken(tmp_path: Path) -> None:
+    new_vault(tmp_path / "v").close()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lock = tmp_path / "v" / "lock"
+    lock.write_text(
+        json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout), "token": "x"})
+    )
+    with Vault.open(tmp_path / "v", PASSPHRASE, write=True):
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+    assert not lock.exists()
+
+
+def test_a_lock_from_another_host_is_never_broken(tmp_path: Path) -> None:
+    new_vault(tmp_path / "v").close()
+    (tmp_path / "v" / "lock").write_text(json.dumps({"host": "elsewhere", "pid": 1, "token": "x"}))
+    with pytest.raises(VaultLocked, match="elsewhere"):
+        Vault.open(tmp_path / "v", PASSPHRASE, write=True)
+
+
+def test_passphrases_add_change_remove_and_export(tmp_path: Path) -> None:
+    root = tmp_path / "v"
+    with new_vault(root) as vault:
+        put(vault, "a.jpg", b"a")
+        secret = vault.identity.secret()
+    vault_keys.add_passphrase(root, PASSPHRASE, "second one", WORK_FACTOR)
+    objects_before = tree(root / "objects")
+    vault_keys.change_passphrase(root, PASSPHRASE, "first, renewed", WORK_FACTOR)
+    assert tree(root / "objects") == objects_before  # no data re-encrypted
+    with pytest.raises(WrongPassphrase):
+        Vault.open(root, PASSPHRASE)
+    for phrase in ("second one", "first, renewed"):
+        with Vault.open(root, phrase) as vault:
+            assert [s.asset.path for s in vault.assets()] == ["a.jpg"]
+    assert vault_keys.export_identity(root, "second one") == secret
+    vault_keys.remove_passphrase(root, "second one")
+    with pytest.raises(UsageError):
+        vault_keys.remove_passphrase(root, "first, renewed")
+
+
+def test_key_files_use_a_work_factor_stock_age_accepts(tmp_path: Path) -> None:
+    new_vault(tmp_path / "v").close()
+    (key,) = (tmp_path / "v" / "keys").iterdir()
+    stanza = key.read_bytes().split(b"\n")[1].split()
+    assert stanza[:2] == [b"->", b"scrypt"]
+    assert int(stanza[3]) == WORK_FACTOR <= 22
+
+
+def test_recorded_times_come_from_the_injected_clock(tmp_path: Path) -> None:
+    fixed = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with Vault.create(
+        tmp_path / "v", PASSPHRASE, work_factor=WORK_FACTOR, clock=lambda: fixed
+    ) as v:
+        put(v, "a.jpg", b"a")
+    with Vault.open(tmp_path / "v", PASSPHRASE) as vault:
+        assert next(vault.assets()).recorded_at == fixed
