@@ -75,7 +75,7 @@ class VaultStore:
         self.vault = vault
 
     def lookup(self, asset: Asset) -> StoredAsset | None:
-        return self.vault.lookup(asset)
+        return self.vault.held(asset)
 
     def store(self, asset: Asset, fetch: Fetch) -> Outcome:
         described, stream = fetch()
@@ -107,7 +107,7 @@ class DryRunStore:
         self.vault = vault
 
     def lookup(self, asset: Asset) -> StoredAsset | None:
-        return self.vault.lookup(asset) if self.vault is not None else None
+        return self.vault.held(asset) if self.vault is not None else None
 
     def store(self, asset: Asset, fetch: Fetch) -> Outcome:
         return Outcome.WOULD_STORE

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import unicodedata
 from pathlib import Path
 
@@ -37,8 +36,9 @@ HOSTILE = [
 
 
 def store(vault: Vault, path: str, data: bytes) -> None:
-    asset = Asset(source="usb:hostile", path=path, size=len(data), mtime_ns=10**18,
-                  kind=AssetKind.PHOTO)
+    asset = Asset(
+        source="usb:hostile", path=path, size=len(data), mtime_ns=10**18, kind=AssetKind.PHOTO
+    )
     vault.put(asset, io.BytesIO(data))
 
 
@@ -54,7 +54,11 @@ def test_hostile_names_never_escape_the_restore_root(tmp_path: Path) -> None:
     with Vault.open(tmp_path / "v", PASSPHRASE) as vault:
         report = restore(vault, dest)
     assert not report.failed
-    files = [p for p in (tmp_path).rglob("*") if p.is_file() and "v" not in p.relative_to(tmp_path).parts[:1]]
+    files = [
+        p
+        for p in (tmp_path).rglob("*")
+        if p.is_file() and "v" not in p.relative_to(tmp_path).parts[:1]
+    ]
     assert len(files) == len(HOSTILE)
     assert all(inside(dest, p) for p in files)
     contents = sorted(p.read_bytes() for p in files)
@@ -81,7 +85,7 @@ def test_never_overwrites_and_reruns_are_idempotent(tmp_path: Path) -> None:
     assert (dest / "DCIM" / "100APPLE" / "IMG_0001 (2).HEIC").read_bytes() == b"the real photo"
     assert (first.restored, first.renamed) == (1, 1)
     assert (second.restored, second.identical) == (0, 1)
-    assert not [p for p in dest.rglob("*.part")]
+    assert not list(dest.rglob("*.part"))
 
 
 def test_a_symlink_in_the_destination_is_not_followed(tmp_path: Path) -> None:
@@ -91,7 +95,7 @@ def test_a_symlink_in_the_destination_is_not_followed(tmp_path: Path) -> None:
     outside.mkdir()
     dest = tmp_path / "out"
     dest.mkdir()
-    os.symlink(outside, dest / "DCIM")
+    (dest / "DCIM").symlink_to(outside)
     with Vault.open(tmp_path / "v", PASSPHRASE) as vault:
         report = restore(vault, dest)
     assert list(report.failed) == ["DCIM/IMG_0001.JPG"]

@@ -252,7 +252,9 @@ def decrypt_stream(reader: IO[bytes], writer: Writable, identity: Identity, what
     ends = (_Capture(reader), _Capture(writer))
     try:
         _age().decrypt_io(ends[0], ends[1], [identity.raw])
-    except _age().DecryptError as exc:
+    except (_age().DecryptError, OSError) as exc:
+        # pyrage reports a damaged header as DecryptError but a damaged or truncated payload
+        # chunk as a bare OSError("decryption error"); ours (disk full) were captured above.
         _reraise(exc, ends, what)
         raise IntegrityError(f"{what} is damaged: {exc}") from exc
 

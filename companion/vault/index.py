@@ -9,6 +9,7 @@ decrypted or read, or if its schema is older, it is rebuilt from the segments, w
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -20,7 +21,22 @@ from companion.vault.catalogue import Record, decode_asset, decode_event
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+
+# The current version of each asset with the latest full check of its object. A failed check
+# that is older than the asset's record no longer applies: the object was written again since
+# (verify moves a damaged object aside, so a later backup of the same bytes stores it afresh).
+_CURRENT = """
+WITH last_check AS (
+    SELECT object_id, ok, at, segment, line FROM (
+        SELECT object_id, ok, at, segment, line, row_number() OVER (
+            PARTITION BY object_id ORDER BY segment DESC, line DESC) AS newest
+        FROM events WHERE kind = 'verified')
+    WHERE newest = 1)
+SELECT a.record, c.ok, c.at,
+       (c.segment > a.segment OR (c.segment = a.segment AND c.line > a.line)) AS after_record
+FROM assets a LEFT JOIN last_check c ON c.object_id = a.object_id
+"""
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,7 +49,7 @@ CREATE TABLE versions (
 CREATE TABLE assets (
     asset_id TEXT PRIMARY KEY, source TEXT NOT NULL, path TEXT NOT NULL,
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, captured_utc REAL,
-    object_id TEXT NOT NULL, record TEXT NOT NULL
+    object_id TEXT NOT NULL, record TEXT NOT NULL, segment TEXT NOT NULL, line INTEGER NOT NULL
 );
 CREATE INDEX assets_by_path ON assets (source, path);
 CREATE TABLE events (
@@ -51,9 +67,18 @@ def _text(value: str) -> str:
     return json.dumps(value)
 
 
+def _current(row: tuple[str, int | None, str | None, int | None]) -> StoredAsset:
+    record, ok, at, after_record = row
+    stored = decode_asset(json.loads(record))
+    if ok is None or at is None or (not ok and not after_record):
+        return stored
+    return dataclasses.replace(stored, verified_at=datetime.fromisoformat(at), verified_ok=bool(ok))
+
+
 class Index:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, changed: bool) -> None:
         self._db = conn
+        self.changed = changed  # differs from the saved cache: worth saving
 
     @classmethod
     def empty(cls) -> Index:
@@ -61,7 +86,7 @@ class Index:
         conn.executescript(_SCHEMA)
         conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         conn.commit()
-        return cls(conn)
+        return cls(conn, changed=True)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Index | None:
@@ -78,7 +103,7 @@ class Index:
         if row is None or row[0] != SCHEMA_VERSION:
             conn.close()
             return None
-        return cls(conn)
+        return cls(conn, changed=False)
 
     def to_bytes(self) -> bytes:
         self._db.commit()
@@ -115,6 +140,7 @@ class Index:
                     )
         db.execute("INSERT INTO segments VALUES (?)", (segment,))
         db.commit()
+        self.changed = True
 
     def _ingest_asset(self, segment: str, line: int, record: Record) -> None:
         stored = decode_asset(record)  # validates before anything is inserted
@@ -125,7 +151,7 @@ class Index:
             (stored.asset_id, segment, line, stored.object_id, text),
         )
         self._db.execute(
-            "INSERT OR REPLACE INTO assets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO assets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 stored.asset_id,
                 _text(stored.asset.source),
@@ -135,42 +161,44 @@ class Index:
                 captured.timestamp() if captured else None,
                 stored.object_id,
                 text,
+                segment,
+                line,
             ),
         )
 
     def lookup(self, source: str, path: str) -> StoredAsset | None:
         row = self._db.execute(
-            "SELECT record FROM assets WHERE source = ? AND path = ?",
-            (_text(source), _text(path)),
+            _CURRENT + " WHERE a.source = ? AND a.path = ?", (_text(source), _text(path))
         ).fetchone()
-        return decode_asset(json.loads(row[0])) if row else None
+        return _current(row) if row else None
 
     def get(self, asset_id: str) -> StoredAsset | None:
-        row = self._db.execute(
-            "SELECT record FROM assets WHERE asset_id = ?", (asset_id,)
-        ).fetchone()
-        return decode_asset(json.loads(row[0])) if row else None
+        row = self._db.execute(_CURRENT + " WHERE a.asset_id = ?", (asset_id,)).fetchone()
+        return _current(row) if row else None
 
     def assets(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> Iterator[StoredAsset]:
         """Current version of every asset, by capture time (unknown times last), then path."""
-        query = "SELECT record FROM assets WHERE 1=1"
+        query = _CURRENT + " WHERE 1=1"
         args: list[float] = []
         if since is not None:
-            query += " AND captured_utc >= ?"
+            query += " AND a.captured_utc >= ?"
             args.append(since.timestamp())
         if until is not None:
-            query += " AND captured_utc < ?"
+            query += " AND a.captured_utc < ?"
             args.append(until.timestamp())
-        query += " ORDER BY captured_utc IS NULL, captured_utc, source, path"
-        for (text,) in self._db.execute(query, args).fetchall():
-            yield decode_asset(json.loads(text))
+        query += " ORDER BY a.captured_utc IS NULL, a.captured_utc, a.source, a.path"
+        for row in self._db.execute(query, args).fetchall():
+            yield _current(row)
 
     def objects(self) -> Iterator[tuple[str, str, int, int, str]]:
-        """Every object any version references: (object_id, sha256, size, stored_size, path)."""
+        """Every object any version references, described by its newest record:
+        (object_id, sha256, size, stored_size, path)."""
         rows = self._db.execute(
-            "SELECT object_id, min(record) FROM versions GROUP BY object_id ORDER BY object_id"
+            "SELECT object_id, record FROM (SELECT object_id, record, row_number() OVER ("
+            "PARTITION BY object_id ORDER BY segment DESC, line DESC) AS newest FROM versions) "
+            "WHERE newest = 1 ORDER BY object_id"
         ).fetchall()
         for object_id, text in rows:
             r = json.loads(text)

@@ -160,6 +160,26 @@ class ObjectStore:
         if sink.count != size or sink.sha.hexdigest() != sha256:
             raise IntegrityError(f"{what} decrypts to different bytes than were backed up")
 
+    def quarantine(self, object_id: str) -> Path | None:
+        """Move a damaged object aside (``<id>.damaged``) so that its name is free again.
+
+        Nothing is deleted: the damaged bytes stay for inspection, but a later backup of the same
+        payload writes a fresh, intact object under the original name, which repairs every
+        asset that references it. Returns the new path, or None if the object was not there.
+        """
+        path = self.path(object_id)
+        for n in range(1, 1000):
+            aside = path.with_name(f"{object_id}.damaged" + (f"-{n}" if n > 1 else ""))
+            if aside.exists():
+                continue
+            try:
+                path.rename(aside)
+            except FileNotFoundError:
+                return None
+            fsync_dir(path.parent)
+            return aside
+        raise IntegrityError(f"too many damaged copies of object {object_id}")
+
     def all_ids(self) -> set[str]:
         found: set[str] = set()
         if not self.root.is_dir():

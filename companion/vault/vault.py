@@ -243,10 +243,14 @@ class Vault:
         return Index.from_bytes(data)
 
     def _save_index(self) -> None:
-        """Best effort: a vault on read-only media still opens, it just rebuilds each time."""
+        """Best effort: a vault on read-only media still opens, it just rebuilds each time.
+        Nothing is written when the cache on disk is already up to date."""
+        if not self.index.changed:
+            return
         try:
             data = crypto.encrypt_bytes(self.index.to_bytes(), self._recipient, "the index cache")
             (self.root / "cache").mkdir(exist_ok=True)
+            self._tmp.mkdir(exist_ok=True)
             atomic_write(self.root / "cache" / "index.age", data, self._tmp)
         except (VaultError, OSError) as exc:
             log.warning("could not save the index cache: %s", exc)
@@ -322,6 +326,19 @@ class Vault:
     def lookup(self, asset: Asset) -> StoredAsset | None:
         """The stored version of (source, path), if any."""
         return self.index.lookup(asset.source, asset.path)
+
+    def held(self, asset: Asset) -> StoredAsset | None:
+        """The stored version of (source, path) if its bytes are really here, else None.
+
+        "Really here": the object file exists and no full check since the record found it
+        damaged (verify moves damaged objects aside). Returning None makes a backup store the
+        asset again, which writes a fresh object: a backup repairs what verify found.
+        One ``stat`` per asset; no object is read.
+        """
+        stored = self.lookup(asset)
+        if stored is None or stored.verified_ok is False:
+            return None
+        return stored if self.objects.stored_size(stored.object_id) is not None else None
 
     def get(self, asset_id: str) -> StoredAsset | None:
         return self.index.get(asset_id)

@@ -88,6 +88,7 @@ def verify(
                 vault.objects.verify(object_id, sha256, size, vault.identity, object_id)
             except IntegrityError as exc:
                 reason = _short_reason(exc)
+                vault.objects.quarantine(object_id)  # the next backup can store it afresh
             vault.record_event(
                 VaultEvent(
                     kind=EventKind.VERIFIED,
