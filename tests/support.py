@@ -6,8 +6,12 @@ import hashlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
+from companion.connectors.base import Connector
+from companion.model import Asset, DeviceInfo
 from companion.simulator.media import generate_camera_roll, write_camera_roll
 from companion.vault import Vault
 
@@ -70,3 +74,26 @@ def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[byt
         stderr=subprocess.PIPE,
         env=env or cli_env(),
     )
+
+
+class Window:
+    """A real connector seen through a window: tests subclass it to watch or disturb ``open``.
+
+    Not a mock: every call reaches the real connector, which talks to real files.
+    """
+
+    def __init__(self, inner: Connector) -> None:
+        self.inner = inner
+
+    @property
+    def source(self) -> str:
+        return self.inner.source
+
+    def info(self) -> DeviceInfo:
+        return self.inner.info()
+
+    def list_assets(self) -> Iterator[Asset]:
+        return self.inner.list_assets()
+
+    def open(self, asset: Asset) -> BinaryIO:
+        return self.inner.open(asset)

@@ -3,37 +3,26 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from companion.backup import DryRunStore, VaultStore, run_backup
 from companion.connectors import connect
 from companion.connectors.base import Connector
-from companion.model import Asset, DeviceInfo
+from companion.model import Asset
 from companion.vault import Vault
 from companion.vault.restore import restore
 from companion.vault.verify import VerifyMode, verify
-from tests.support import PASSPHRASE, digests, make_roll, new_vault, tree
+from tests.support import PASSPHRASE, Window, digests, make_roll, new_vault, tree
 
 
-class Watching:
-    """A real connector seen through a window: counts what is opened, can act before a read."""
+class Watching(Window):
+    """Counts what is opened; can act (change the file) just before a read."""
 
     def __init__(self, inner: Connector, before_open: object = None) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.opened: list[str] = []
         self.before_open = before_open
-
-    @property
-    def source(self) -> str:
-        return self.inner.source
-
-    def info(self) -> DeviceInfo:
-        return self.inner.info()
-
-    def list_assets(self) -> Iterator[Asset]:
-        return self.inner.list_assets()
 
     def open(self, asset: Asset) -> BinaryIO:
         self.opened.append(asset.path)

@@ -207,3 +207,22 @@ def test_demo_runs_the_journey(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert report["identical"] == report["status"]["assets"] > 10
     assert report["second_backup"]["new"] == 0
     assert report["verify"]["damaged"] == []
+
+
+def test_key_commands_add_change_and_export(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call(capsys, "vault", "init", "--kdf-work-factor", str(WORK_FACTOR))
+    second, third = tmp_path / "second.txt", tmp_path / "third.txt"
+    second.write_text("a second passphrase\n")
+    third.write_text("a third passphrase\n")
+    wf = ("--kdf-work-factor", str(WORK_FACTOR))
+    assert call(capsys, "key", "add", "--new-passphrase-file", str(second), *wf)[0] == 0
+    assert call(capsys, "key", "passwd", "--new-passphrase-file", str(third), *wf)[0] == 0
+    assert call(capsys, "status")[0] == 12  # the first passphrase is gone
+    code, out, err = call(capsys, "key", "export", "--passphrase-file", str(second))
+    assert code == 0 and out.startswith("AGE-SECRET-KEY-1") and "WARNING" in err
+    monkeypatch.delenv("COMPANION_PASSPHRASE")
+    assert call(capsys, "status", "--passphrase-file", str(third))[0] == 0
+    code, _out, err = call(capsys, "key", "add", "--passphrase-file", str(third))
+    assert code == 2 and "--new-passphrase-file" in err  # no terminal to ask on

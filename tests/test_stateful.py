@@ -13,7 +13,6 @@ import hashlib
 import io
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,34 +23,24 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from companion.backup import VaultStore, run_backup
 from companion.connectors import connect
 from companion.connectors.base import Connector
-from companion.model import Asset, DeviceInfo
+from companion.model import Asset
 from companion.vault import FlushPolicy, Vault
 from companion.vault.objects import HashSink
 from companion.vault.restore import restore
 from companion.vault.verify import VerifyMode, verify
-from tests.support import PASSPHRASE, digests, new_vault
+from tests.support import PASSPHRASE, Window, digests, new_vault
 
 
 class Killed(BaseException):
     """The process died: nothing after this point runs, not even cleanup."""
 
 
-class DiesAfter:
+class DiesAfter(Window):
     """A real folder connector whose process dies after ``budget`` bytes have been read."""
 
     def __init__(self, inner: Connector, budget: int) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.budget = budget
-
-    @property
-    def source(self) -> str:
-        return self.inner.source
-
-    def info(self) -> DeviceInfo:
-        return self.inner.info()
-
-    def list_assets(self) -> Iterator[Asset]:
-        return self.inner.list_assets()
 
     def open(self, asset: Asset) -> BinaryIO:
         outer = self
@@ -184,4 +173,4 @@ class VaultWalk(RuleBasedStateMachine):
 
 
 TestVaultWalk = VaultWalk.TestCase
-TestVaultWalk.settings = settings(max_examples=300, stateful_step_count=20, deadline=None)
+TestVaultWalk.settings = settings(max_examples=50, stateful_step_count=15, deadline=None)

@@ -52,6 +52,7 @@ def backup(
         str,
         typer.Option(
             "--from",
+            metavar="SOURCE",
             help=f"Where the photos are: {', '.join(s + ':' for s in schemes())} "
             "(e.g. folder:/media/iPhone/DCIM, an iPhone camera-roll export or mounted DCIM).",
         ),

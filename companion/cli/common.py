@@ -43,6 +43,7 @@ VaultOpt = Annotated[
     typer.Option(
         "--vault",
         envvar=VAULT_ENV,
+        metavar="DIR",
         help="Vault folder. Default: $COMPANION_VAULT, else ~/.local/share/companion/vault "
         "(macOS: ~/Library/Application Support/companion/vault).",
         show_default=False,
@@ -52,6 +53,7 @@ PassFileOpt = Annotated[
     Path | None,
     typer.Option(
         "--passphrase-file",
+        metavar="FILE",
         help=f"Read the passphrase from the first line of this file (else ${PASSPHRASE_ENV}, "
         "else a prompt).",
         exists=True,
@@ -68,19 +70,25 @@ def vault_path(option: Path | None) -> Path:
 
 
 def read_passphrase(
-    pass_file: Path | None, *, confirm: bool = False, prompt: str = "Vault passphrase"
+    pass_file: Path | None,
+    *,
+    confirm: bool = False,
+    prompt: str = "Vault passphrase",
+    use_env: bool = True,
 ) -> str:
-    """--passphrase-file, then $COMPANION_PASSPHRASE, then a hidden prompt on a terminal."""
+    """--passphrase-file, then $COMPANION_PASSPHRASE (unless ``use_env`` is off, as for a new
+    passphrase), then a hidden prompt on a terminal."""
     if pass_file is not None:
         lines = pass_file.read_text("utf-8").splitlines()
         return lines[0] if lines else ""
-    from_env = os.environ.get(PASSPHRASE_ENV)
+    from_env = os.environ.get(PASSPHRASE_ENV) if use_env else None
     if from_env is not None:
         return from_env
     if not sys.stdin.isatty():
         raise UsageError(
             "no passphrase given and no terminal to ask for one",
-            hint=f"Set {PASSPHRASE_ENV} or use --passphrase-file.",
+            hint=f"Set {PASSPHRASE_ENV} or use --passphrase-file "
+            "(--new-passphrase-file for a new passphrase).",
         )
     value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
     return value

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from companion.cli.common import EXIT_STATUS, PassFileOpt, VaultOpt, read_passphrase, vault_path
@@ -14,17 +17,34 @@ app = typer.Typer(
 )
 
 
+NewPassFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--new-passphrase-file",
+        metavar="FILE",
+        exists=True,
+        dir_okay=False,
+        help="Read the new passphrase from the first line of this file (else a prompt).",
+    ),
+]
+
+
+def _new_passphrase(new_file: Path | None) -> str:
+    return read_passphrase(new_file, confirm=True, prompt="New passphrase", use_env=False)
+
+
 @app.command("add", epilog=EXIT_STATUS)
 def add(
     vault: VaultOpt = None,
     passphrase_file: PassFileOpt = None,
+    new_passphrase_file: NewPassFileOpt = None,
     work_factor: WorkFactorOpt = DEFAULT_WORK_FACTOR,
 ) -> None:
     """Add another passphrase that opens the vault (e.g. one kept by someone you trust)."""
-    root = vault_path(vault)
     current = read_passphrase(passphrase_file, prompt="Current passphrase")
-    new = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
-    keys.add_passphrase(root, current, new, work_factor)
+    keys.add_passphrase(
+        vault_path(vault), current, _new_passphrase(new_passphrase_file), work_factor
+    )
     typer.echo("Added a passphrase. Every passphrase opens the same vault.")
 
 
@@ -32,13 +52,14 @@ def add(
 def passwd(
     vault: VaultOpt = None,
     passphrase_file: PassFileOpt = None,
+    new_passphrase_file: NewPassFileOpt = None,
     work_factor: WorkFactorOpt = DEFAULT_WORK_FACTOR,
 ) -> None:
     """Change a passphrase. Only a small key file is rewritten; no photo is re-encrypted."""
-    root = vault_path(vault)
     current = read_passphrase(passphrase_file, prompt="Current passphrase")
-    new = typer.prompt("New passphrase", hide_input=True, confirmation_prompt=True)
-    keys.change_passphrase(root, current, new, work_factor)
+    keys.change_passphrase(
+        vault_path(vault), current, _new_passphrase(new_passphrase_file), work_factor
+    )
     typer.echo("Passphrase changed.")
 
 

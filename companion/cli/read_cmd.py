@@ -42,7 +42,13 @@ def verify(
     ] = False,
     sample: Annotated[
         float | None,
-        typer.Option("--sample", min=0.01, max=100, help="Fully check this % of files, at random."),
+        typer.Option(
+            "--sample",
+            metavar="PCT",
+            min=0.01,
+            max=100,
+            help="Fully check this % of files, at random.",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> int:
@@ -78,14 +84,21 @@ def verify(
 
 
 def restore(
-    to: Annotated[Path, typer.Option("--to", help="Folder to restore into (created if needed).")],
+    to: Annotated[
+        Path,
+        typer.Option("--to", metavar="DIR", help="Folder to restore into (created if needed)."),
+    ],
     vault: VaultOpt = None,
     passphrase_file: PassFileOpt = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Only files captured on or after YYYY-MM-DD.")
+        str | None,
+        typer.Option("--since", metavar="DATE", help="Only files captured on or after YYYY-MM-DD."),
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="Only files captured on or before YYYY-MM-DD.")
+        str | None,
+        typer.Option(
+            "--until", metavar="DATE", help="Only files captured on or before YYYY-MM-DD."
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> int:
@@ -116,10 +129,11 @@ def ls(
     vault: VaultOpt = None,
     passphrase_file: PassFileOpt = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Captured on or after YYYY-MM-DD.")
+        str | None, typer.Option("--since", metavar="DATE", help="Captured on or after YYYY-MM-DD.")
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="Captured on or before YYYY-MM-DD.")
+        str | None,
+        typer.Option("--until", metavar="DATE", help="Captured on or before YYYY-MM-DD."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
