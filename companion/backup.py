@@ -1,4 +1,4 @@
-"""Back up a source into a vault: incremental, resumable, one pass per file.
+"""Back up a source into a vault: incremental, resumable, one pass per file, several at once.
 
 ``run_backup`` lists the source, skips every asset the vault already holds unchanged (same path,
 size and modification stamp: no byte is read), and streams the rest into the vault, where each
@@ -7,22 +7,25 @@ durable before its record, and a record is what makes an asset "held": after a k
 re-reads only what was not yet recorded, and payloads that did reach the disk are recognised by
 their keyed hash instead of being written twice.
 
-Dry run is a different store (``DryRunStore``), not a flag checked along the way.
+Large backups from a ``Shareable`` source run in worker processes (``vault.pool``); small ones,
+and sources bound to one link, run in this process. Dry run is a different store
+(``DryRunStore``), not a flag checked along the way.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import BinaryIO, Protocol, cast
 
-from companion.connectors.base import Connector, Prober
+from companion.connectors import Connector, Prober, Shareable, connect
 from companion.errors import SourceUnavailable
 from companion.model import Asset, BackupReport, EventKind, StoredAsset, VaultEvent
 from companion.vault import Vault
+from companion.vault.pool import Fetch, auto_workers, put_task
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +57,7 @@ class Outcome(StrEnum):
     WOULD_STORE = "would store"  # dry run
 
 
-Fetch = Callable[[], tuple[Asset, BinaryIO]]
-"""Reads an asset's metadata (probe) and opens its bytes; called only when they are needed."""
+Result = Outcome | SourceUnavailable
 
 
 class Store(Protocol):
@@ -63,25 +65,96 @@ class Store(Protocol):
 
     def lookup(self, asset: Asset) -> StoredAsset | None: ...
 
-    def store(self, asset: Asset, fetch: Fetch) -> Outcome: ...
+    def store_all(
+        self, assets: list[Asset], fetch: Fetch, shared: Fetch | None, progress: Progress
+    ) -> Iterator[tuple[Asset, Result]]:
+        """Store each asset; yield its outcome, or the read error that skipped it, as each
+        finishes. ``shared`` is a picklable fetch for worker processes, if the source has one.
+        Errors that endanger the vault (a full disk) are raised, not yielded."""
+        ...
 
     def finish(self, report: BackupReport) -> BackupReport: ...
 
 
-class VaultStore:
-    """The real store: streams into a vault opened for writing."""
+class ConnectorFetch:
+    """Describes (probe) and opens an asset through a connector."""
 
-    def __init__(self, vault: Vault) -> None:
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+
+    def __call__(self, asset: Asset) -> tuple[Asset, BinaryIO]:
+        connector = self.connector
+        described = connector.probe(asset) if isinstance(connector, Prober) else asset
+        return described, connector.open(asset)
+
+
+_worker_connectors: dict[str, Connector] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class SpecFetch:
+    """A fetch that crosses into a worker process as a spec and builds its connector there."""
+
+    spec: str
+
+    def __call__(self, asset: Asset) -> tuple[Asset, BinaryIO]:
+        if self.spec not in _worker_connectors:
+            _worker_connectors[self.spec] = connect(self.spec)
+        return ConnectorFetch(_worker_connectors[self.spec])(asset)
+
+
+def _outcome(deduplicated: bool) -> Outcome:
+    return Outcome.DEDUPLICATED if deduplicated else Outcome.NEW
+
+
+class VaultStore:
+    """The real store: streams into a vault opened for writing.
+
+    ``jobs``: worker processes; None picks one per core (at most four) for large backups.
+    """
+
+    def __init__(self, vault: Vault, jobs: int | None = None) -> None:
         self.vault = vault
+        self.jobs = jobs
 
     def lookup(self, asset: Asset) -> StoredAsset | None:
         return self.vault.held(asset)
 
-    def store(self, asset: Asset, fetch: Fetch) -> Outcome:
-        described, stream = fetch()
-        with stream:
-            result = self.vault.put(described, stream)
-        return Outcome.DEDUPLICATED if result.deduplicated else Outcome.NEW
+    def _workers(self, assets: list[Asset]) -> int:
+        if self.jobs is not None:
+            return max(1, min(self.jobs, len(assets)))
+        return auto_workers(sum(a.size for a in assets), len(assets))
+
+    def store_all(
+        self, assets: list[Asset], fetch: Fetch, shared: Fetch | None, progress: Progress
+    ) -> Iterator[tuple[Asset, Result]]:
+        workers = self._workers(assets) if shared is not None else 1
+        if workers == 1:
+            yield from self._here(assets, fetch, progress)
+            return
+        with self.vault.pool(workers) as pool:
+            for asset, result in pool.run(put_task(cast(Fetch, shared)), assets, progress.advance):
+                if isinstance(result, SourceUnavailable):
+                    yield asset, result
+                elif isinstance(result, BaseException):
+                    raise result
+                else:
+                    described, obj = result
+                    yield asset, _outcome(self.vault.record_object(described, obj).deduplicated)
+
+    def _here(
+        self, assets: list[Asset], fetch: Fetch, progress: Progress
+    ) -> Iterator[tuple[Asset, Result]]:
+        for asset in assets:
+            try:
+                described, stream = fetch(asset)
+                with stream:
+                    counted = cast(BinaryIO, _CountingReader(stream, progress))
+                    result = self.vault.put(described, counted)
+            except SourceUnavailable as exc:  # includes SourceChanged: retried next run
+                yield asset, exc
+                continue
+            yield asset, _outcome(result.deduplicated)
 
     def finish(self, report: BackupReport) -> BackupReport:
         counts = (
@@ -109,8 +182,12 @@ class DryRunStore:
     def lookup(self, asset: Asset) -> StoredAsset | None:
         return self.vault.held(asset) if self.vault is not None else None
 
-    def store(self, asset: Asset, fetch: Fetch) -> Outcome:
-        return Outcome.WOULD_STORE
+    def store_all(
+        self, assets: list[Asset], fetch: Fetch, shared: Fetch | None, progress: Progress
+    ) -> Iterator[tuple[Asset, Result]]:
+        for asset in assets:
+            progress.advance(asset.size)
+            yield asset, Outcome.WOULD_STORE
 
     def finish(self, report: BackupReport) -> BackupReport:
         return replace(report, dry_run=True)
@@ -133,10 +210,6 @@ class _CountingReader(io.RawIOBase):
         self._progress.advance(n)
         return n
 
-    def close(self) -> None:
-        self._inner.close()
-        super().close()
-
 
 def unchanged(stored: StoredAsset | None, asset: Asset) -> bool:
     """The vault's version matches what the source lists now (the incremental test)."""
@@ -154,6 +227,19 @@ class _Tally:
     failed: dict[str, str] = field(default_factory=dict)
     would_store: list[str] = field(default_factory=list)
 
+    def add(self, asset: Asset, result: Result, progress: Progress) -> None:
+        if isinstance(result, SourceUnavailable):
+            log.warning("not backed up: %s: %s", asset.path, result.message)
+            self.failed[asset.path] = result.message
+            progress.item_done(asset, "failed")
+            return
+        self.counts[result] += 1
+        if result is Outcome.WOULD_STORE:
+            self.would_store.append(asset.path)
+        else:
+            self.bytes_read += asset.size
+        progress.item_done(asset, result.value)
+
 
 def run_backup(
     connector: Connector, store: Store, progress: Progress | None = None
@@ -168,9 +254,10 @@ def run_backup(
     listed = list(connector.list_assets())
     todo = [a for a in listed if not unchanged(store.lookup(a), a)]
     progress.start(sum(a.size for a in todo), len(todo))
+    shared = SpecFetch(connector.worker_spec()) if isinstance(connector, Shareable) else None
     tally = _Tally()
-    for asset in todo:
-        _back_up_one(connector, store, asset, tally, progress)
+    for asset, result in store.store_all(todo, ConnectorFetch(connector), shared, progress):
+        tally.add(asset, result, progress)
     report = BackupReport(
         source=connector.source,
         new=tally.counts[Outcome.NEW],
@@ -181,27 +268,3 @@ def run_backup(
         would_store=tuple(tally.would_store),
     )
     return store.finish(report)
-
-
-def _back_up_one(
-    connector: Connector, store: Store, asset: Asset, tally: _Tally, progress: Progress
-) -> None:
-    def fetch() -> tuple[Asset, BinaryIO]:
-        described = connector.probe(asset) if isinstance(connector, Prober) else asset
-        stream = _CountingReader(connector.open(asset), progress)
-        return described, cast(BinaryIO, stream)
-
-    try:
-        outcome = store.store(asset, fetch)
-    except SourceUnavailable as exc:  # includes SourceChanged: retried on the next run
-        log.warning("not backed up: %s: %s", asset.path, exc.message)
-        tally.failed[asset.path] = exc.message
-        progress.item_done(asset, "failed")
-        return
-    tally.counts[outcome] += 1
-    if outcome is Outcome.WOULD_STORE:
-        tally.would_store.append(asset.path)
-        progress.advance(asset.size)
-    else:
-        tally.bytes_read += asset.size
-    progress.item_done(asset, outcome.value)

@@ -18,6 +18,7 @@ from companion.errors import IntegrityError
 from companion.model import BackupReport
 from companion.simulator.media import generate_camera_roll, write_camera_roll
 from companion.vault import Vault
+from companion.vault.crypto import DEFAULT_WORK_FACTOR
 from companion.vault.restore import RestoreReport, restore
 from companion.vault.status import VaultStatus, summarize
 from companion.vault.verify import VerifyMode, VerifyReport, verify
@@ -53,7 +54,7 @@ def run_demo(
     *,
     seed: int = 7,
     count: int = 24,
-    work_factor: int = 18,
+    work_factor: int = DEFAULT_WORK_FACTOR,
 ) -> DemoReport:
     """Generate a camera roll, back it up twice, verify, restore and compare. Raises on failure."""
     roll, vault_dir, restored = workdir / "camera-roll", workdir / "vault", workdir / "restored"

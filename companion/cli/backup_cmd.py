@@ -10,6 +10,7 @@ import typer
 from companion.backup import DryRunStore, VaultStore, run_backup
 from companion.cli.common import (
     EXIT_STATUS,
+    JobsOpt,
     JsonOpt,
     PassFileOpt,
     VaultOpt,
@@ -63,6 +64,7 @@ def backup(
         bool,
         typer.Option("--dry-run", help="List what would be backed up; read and write nothing."),
     ] = False,
+    jobs: JobsOpt = None,
     as_json: JsonOpt = False,
 ) -> int:
     """Back up photos and videos into the vault, incrementally.
@@ -81,7 +83,7 @@ def backup(
             Vault.open(root, passphrase, write=True) as opened,
             byte_bar(0, "backup", enabled=not as_json) as bar,
         ):
-            report = run_backup(connector, VaultStore(opened), progress=_BarProgress(bar))
+            report = run_backup(connector, VaultStore(opened, jobs), progress=_BarProgress(bar))
     _render(report, as_json)
     return int(ExitCode.PARTIAL) if report.failed else 0
 

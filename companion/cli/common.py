@@ -60,6 +60,18 @@ PassFileOpt = Annotated[
         dir_okay=False,
     ),
 ]
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        metavar="N",
+        min=1,
+        max=32,
+        help="Files processed at once, in worker processes. Default: one per core (at most 4) "
+        "when there is enough to do.",
+        show_default=False,
+    ),
+]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print a machine-readable JSON result on stdout.")
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 
 from companion.cli.common import (
     EXIT_STATUS,
+    JobsOpt,
     JsonOpt,
     PassFileOpt,
     VaultOpt,
@@ -21,6 +23,7 @@ from companion.cli.common import (
 )
 from companion.errors import ExitCode, UsageError
 from companion.vault import Vault
+from companion.vault.pool import auto_workers
 from companion.vault.restore import restore as restore_assets
 from companion.vault.status import summarize
 from companion.vault.verify import VerifyMode, plan_size
@@ -50,6 +53,7 @@ def verify(
             help="Fully check this % of files, at random.",
         ),
     ] = None,
+    jobs: JobsOpt = None,
     as_json: JsonOpt = False,
 ) -> int:
     """Check that the vault still holds every file intact.
@@ -67,9 +71,17 @@ def verify(
     with Vault.open(
         root, read_passphrase(passphrase_file), write=mode is not VerifyMode.QUICK
     ) as opened:
-        _objects, total = plan_size(opened, mode, sample or 100.0)
+        seed = random.SystemRandom().randrange(2**63)  # the same sample for the bar and the check
+        _objects, total = plan_size(opened, mode, sample or 100.0, random.Random(seed))
         with byte_bar(total, f"verify ({mode.value})", enabled=not as_json) as bar:
-            report = verify_vault(opened, mode, sample_pct=sample or 100.0, progress=bar.update)
+            report = verify_vault(
+                opened,
+                mode,
+                sample_pct=sample or 100.0,
+                rng=random.Random(seed),
+                progress=bar.update,
+                workers=jobs or auto_workers(total),
+            )
     if as_json:
         emit_json(report)
     else:

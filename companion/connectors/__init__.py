@@ -10,10 +10,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from companion.connectors.base import Connector, Prober
+from companion.connectors.base import Connector, Prober, Shareable
 from companion.errors import UsageError
 
-__all__ = ["Connector", "Prober", "connect", "schemes"]
+__all__ = ["Connector", "Prober", "Shareable", "connect", "schemes"]
 
 # scheme -> (module, factory name). The factory takes the text after "scheme:".
 _REGISTRY: dict[str, tuple[str, str]] = {

@@ -53,3 +53,15 @@ class Prober(Protocol):
     """
 
     def probe(self, asset: Asset) -> Asset: ...
+
+
+@runtime_checkable
+class Shareable(Protocol):
+    """A connector that other processes can rebuild, so a backup can read several files at once.
+
+    ``worker_spec()`` returns a source spec for which ``connectors.connect`` builds an equivalent
+    connector in another process (same files, same listing). Connectors bound to one link (a USB
+    session) or to objects that cannot cross a process boundary do not offer it.
+    """
+
+    def worker_spec(self) -> str: ...

@@ -50,7 +50,7 @@ _ORIGINAL_ADJUSTMENTS = re.compile(r"(?P<prefix>IMG)_O(?P<number>\d{4})", re.IGN
 
 
 class FolderConnector:
-    """A folder of photos. Satisfies ``Connector`` and ``Prober`` (see ``connectors.base``)."""
+    """A folder of photos. Satisfies ``Connector``, ``Prober`` and ``Shareable``."""
 
     def __init__(self, rest: str) -> None:
         """Build from the text after ``folder:``; the folder is checked when it is first used."""
@@ -68,6 +68,10 @@ class FolderConnector:
     @property
     def source(self) -> str:
         return f"folder:{self._root}"
+
+    def worker_spec(self) -> str:
+        """``Shareable``: a folder is the same folder from any process."""
+        return self.source
 
     def info(self) -> DeviceInfo:
         self._check_root()

@@ -84,7 +84,7 @@ def generate_camera_roll(
     if count < MIN_COUNT:
         raise ValueError(f"a camera roll needs at least {MIN_COUNT} files, not {count}")
     # Not for secrets: a seeded generator is the point, the roll must repeat exactly.
-    roll = _Roll(Random(seed), image_size)  # noqa: S311
+    roll = _Roll(Random(seed), image_size)
     items = [
         *roll.photo("100APPLE", 1, "JPG", with_gps=True),
         *roll.photo("100APPLE", 2, "HEIC"),

@@ -87,6 +87,10 @@ class ObjectStore:
         self._recipient = recipient
         self._name = name
 
+    @property
+    def recipient(self) -> str:
+        return self._recipient
+
     def path(self, object_id: str) -> Path:
         if len(object_id) != 64 or any(c not in "0123456789abcdef" for c in object_id):
             raise IntegrityError(f"malformed object id {object_id!r} in the catalogue")

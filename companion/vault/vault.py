@@ -43,6 +43,7 @@ from companion.vault.fsio import atomic_write, fsync_dir
 from companion.vault.index import Index
 from companion.vault.lock import VaultLock
 from companion.vault.objects import ObjectStore, StoredObject
+from companion.vault.pool import WorkerPool
 from companion.vault.restore_text import RESTORE_TEXT
 
 log = logging.getLogger(__name__)
@@ -97,11 +98,9 @@ class Vault:
         self._lock = VaultLock(root / "lock")
         self.writable = False
         self._tmp = root / "tmp"
+        self._object_key = identity.derive_key("object-id")
         self.objects = ObjectStore(
-            root / "objects",
-            self._tmp,
-            recipient,
-            crypto.keyed_name(identity.derive_key("object-id")),
+            root / "objects", self._tmp, recipient, crypto.keyed_name(self._object_key)
         )
         self.catalogue = Catalogue(root / "catalogue", self._tmp, recipient, identity)
         self._asset_key = identity.derive_key("asset-id")
@@ -283,7 +282,12 @@ class Vault:
         ``SourceUnavailable``) or the disk fills (``StorageFull``), nothing is recorded.
         """
         self._require_writable()
-        obj: StoredObject = self.objects.put(stream, asset.size, asset.path)
+        return self.record_object(asset, self.objects.put(stream, asset.size, asset.path))
+
+    def record_object(self, asset: Asset, obj: StoredObject) -> PutResult:
+        """Queue the record of an asset whose object is already published (by ``put`` or by a
+        worker process)."""
+        self._require_writable()
         stored = StoredAsset(
             asset_id=self.asset_id(asset),
             asset=asset,
@@ -294,6 +298,14 @@ class Vault:
         )
         self._queue(encode_asset(stored))
         return PutResult(stored, deduplicated=not obj.new)
+
+    def pool(self, workers: int, *, checking: bool = False) -> WorkerPool:
+        """Worker processes bound to this vault's objects (see ``vault.pool``). Only a pool for
+        checking receives the identity; a pool for storing needs only the public recipient and
+        the naming key."""
+        return WorkerPool(
+            self.objects, self._object_key, workers, self._identity if checking else None
+        )
 
     def record_event(self, event: VaultEvent) -> None:
         self._require_writable()

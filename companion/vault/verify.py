@@ -10,12 +10,13 @@ full check on a random share of the objects.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
 from companion.errors import IntegrityError
 from companion.model import EventKind, VaultEvent
+from companion.vault.pool import check_task
 from companion.vault.vault import Vault
 
 
@@ -59,6 +60,9 @@ def plan_size(
     return objects, total
 
 
+ObjectRow = tuple[str, str, int, int, str]  # object_id, sha256, size, stored_size, path
+
+
 def verify(
     vault: Vault,
     mode: VerifyMode,
@@ -66,50 +70,89 @@ def verify(
     sample_pct: float = 100.0,
     rng: random.Random | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> VerifyReport:
     """Check the vault; record ``verified`` events in full and sample modes (needs write access).
 
-    Damage to one object is reported for that object's assets only; checking goes on.
+    Damage to one object is reported for that object's assets only; checking goes on. A full
+    check with ``workers`` > 1 decrypts several objects at once in worker processes.
     """
     objects, _total = plan_size(vault, mode, sample_pct, rng)
+    advance = progress or (lambda _n: None)
+    results: Iterator[tuple[ObjectRow, str | None]]
+    if mode is VerifyMode.QUICK:
+        results = ((row, _quick(vault, row)) for row in objects)
+    elif workers > 1 and len(objects) > 1:
+        results = _in_pool(vault, objects, workers, advance)
+    else:
+        results = _here(vault, objects, advance)
     damaged: list[Damage] = []
     checked_bytes = 0
-    for object_id, sha256, size, stored_size, _path in objects:
-        reason = None
+    for row, reason in results:
+        object_id, _sha, size, stored_size, path = row
         if mode is VerifyMode.QUICK:
-            actual = vault.objects.stored_size(object_id)
-            if actual is None:
-                reason = "missing"
-            elif actual != stored_size:
-                reason = f"size is {actual} bytes, {stored_size} were written"
-            step = stored_size
+            checked_bytes += stored_size
+            advance(stored_size)
         else:
-            try:
-                vault.objects.verify(object_id, sha256, size, vault.identity, object_id)
-            except IntegrityError as exc:
-                reason = _short_reason(exc)
-                vault.objects.quarantine(object_id)  # the next backup can store it afresh
-            vault.record_event(
-                VaultEvent(
-                    kind=EventKind.VERIFIED,
-                    at=vault.now(),
-                    object_id=object_id,
-                    ok=reason is None,
-                    detail=reason,
-                )
-            )
-            step = size
-        checked_bytes += step
-        if progress is not None:
-            progress(step)
+            checked_bytes += size
+            _record(vault, object_id, reason)
         if reason is not None:
-            paths = tuple(vault.index.paths_for_object(object_id)) or (_path,)
+            paths = tuple(vault.index.paths_for_object(object_id)) or (path,)
             damaged.append(Damage(object_id, paths, reason))
     return VerifyReport(mode, len(objects), checked_bytes, tuple(damaged))
 
 
-def _short_reason(exc: IntegrityError) -> str:
-    text = exc.message
+def _quick(vault: Vault, row: ObjectRow) -> str | None:
+    object_id, _sha, _size, stored_size, _path = row
+    actual = vault.objects.stored_size(object_id)
+    if actual is None:
+        return "missing"
+    if actual != stored_size:
+        return f"size is {actual} bytes, {stored_size} were written"
+    return None
+
+
+def _here(
+    vault: Vault, objects: list[ObjectRow], advance: Progress
+) -> Iterator[tuple[ObjectRow, str | None]]:
+    for row in objects:
+        object_id, sha256, size, _stored, _path = row
+        reason = None
+        try:
+            vault.objects.verify(object_id, sha256, size, vault.identity, object_id)
+        except IntegrityError as exc:
+            reason = _short_reason(exc.message)
+        advance(size)
+        yield row, reason
+
+
+def _in_pool(
+    vault: Vault, objects: list[ObjectRow], workers: int, advance: Progress
+) -> Iterator[tuple[ObjectRow, str | None]]:
+    rows = {row[0]: row for row in objects}
+    with vault.pool(workers, checking=True) as pool:
+        items = [(row[0], row[1], row[2]) for row in objects]
+        for item, result in pool.run(check_task, items, advance):
+            if isinstance(result, BaseException):
+                raise result
+            yield rows[item[0]], None if result is None else _short_reason(str(result))
+
+
+def _record(vault: Vault, object_id: str, reason: str | None) -> None:
+    if reason is not None:
+        vault.objects.quarantine(object_id)  # the next backup can store it afresh
+    vault.record_event(
+        VaultEvent(
+            kind=EventKind.VERIFIED,
+            at=vault.now(),
+            object_id=object_id,
+            ok=reason is None,
+            detail=reason,
+        )
+    )
+
+
+def _short_reason(text: str) -> str:
     if "missing" in text:
         return "missing"
     if "different bytes" in text:

@@ -1,0 +1,200 @@
+"""Worker processes that store or check objects in parallel.
+
+Hashing, encrypting and writing one file keeps one core busy; a camera roll is thousands of
+independent files, so a backup and a full verify run several files at once, one per worker
+process (threads would fight over the GIL: pyrage holds it while it calls back into Python).
+
+The main process keeps every decision and every record: workers only turn a source stream into
+a published object (``ObjectStore.put``) or decrypt and re-hash one (``ObjectStore.verify``), and
+report back. The durability order is unchanged: a worker publishes the object before it returns,
+and only then does the main process queue the record.
+
+Workers are started with ``spawn`` (no inherited locks or threads) and, on Linux, ask the kernel
+to kill them when their parent dies, so a killed backup leaves no worker writing into ``tmp/``.
+Keys reach them through the pipe that starts them, never through the disk or the environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
+
+from companion.errors import IntegrityError
+from companion.model import Asset
+from companion.vault import crypto
+from companion.vault.objects import ObjectStore, StoredObject
+
+Fetch = Callable[[Asset], tuple[Asset, BinaryIO]]
+"""Picklable: describes an asset (probe) and opens its bytes, inside a worker."""
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Below this much work, starting worker processes (about half a second) costs more than it saves.
+PARALLEL_MIN_BYTES = 64 * 1000 * 1000
+MAX_WORKERS = 4
+
+_PR_SET_PDEATHSIG = 1
+_SIGKILL = 9
+
+
+def auto_workers(total_bytes: int, items: int = 2) -> int:
+    """One worker per core (at most four) when there is enough work to pay for starting them."""
+    if total_bytes < PARALLEL_MIN_BYTES or items < 2:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+@dataclass(frozen=True, slots=True)
+class _Setup:
+    objects_root: Path
+    tmp_dir: Path
+    recipient: str
+    object_key: bytes
+    identity: str | None  # only for checking; never for storing
+    counter: Any  # a shared integer: bytes read so far, for the progress bar
+
+
+_worker: dict[str, Any] = {}
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, _SIGKILL)
+
+
+def _init(setup: _Setup) -> None:
+    _die_with_parent()
+    _worker["store"] = ObjectStore(
+        setup.objects_root, setup.tmp_dir, setup.recipient, crypto.keyed_name(setup.object_key)
+    )
+    _worker["identity"] = crypto.Identity.parse(setup.identity) if setup.identity else None
+    _worker["counter"] = setup.counter
+
+
+class _Counted(io.RawIOBase):
+    """Adds the bytes read to the shared counter, in steps of about a megabyte."""
+
+    def __init__(self, inner: BinaryIO, counter: Any) -> None:
+        self._inner = inner
+        self._counter = counter
+        self._pending = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self._pending += n
+        if self._pending >= 1 << 20 or not n:
+            with self._counter.get_lock():
+                self._counter.value += self._pending
+            self._pending = 0
+        return n
+
+
+def _put(fetch: Fetch, asset: Asset) -> tuple[Asset, StoredObject]:
+    store: ObjectStore = _worker["store"]
+    described, stream = fetch(asset)
+    with stream:
+        counted = io.BufferedReader(_Counted(stream, _worker["counter"]), 1 << 20)
+        return described, store.put(counted, asset.size, asset.path)
+
+
+def _check(item: tuple[str, str, int]) -> str | None:
+    object_id, sha256, size = item
+    store: ObjectStore = _worker["store"]
+    try:
+        store.verify(object_id, sha256, size, _worker["identity"], object_id)
+    except IntegrityError as exc:
+        return exc.message
+    finally:
+        with _worker["counter"].get_lock():
+            _worker["counter"].value += size
+    return None
+
+
+class WorkerPool:
+    """A pool of worker processes bound to one vault's object store."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        object_key: bytes,
+        workers: int,
+        identity: crypto.Identity | None = None,
+    ) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._counter = context.Value("q", 0)
+        self._seen = 0
+        setup = _Setup(
+            store.root,
+            store.tmp_dir,
+            store.recipient,
+            object_key,
+            identity.secret() if identity else None,
+            self._counter,
+        )
+        self._workers = workers
+        self._executor = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init, initargs=(setup,)
+        )
+
+    def _bytes_since_last(self) -> int:
+        value = int(self._counter.value)
+        delta, self._seen = value - self._seen, value
+        return delta
+
+    def run(
+        self, fn: Callable[[T], R], items: Iterable[T], on_bytes: Callable[[int], None]
+    ) -> Iterator[tuple[T, R | BaseException]]:
+        """Apply ``fn`` to each item in the workers; yield (item, result or exception) as each
+        finishes. At most two items per worker are in flight, so memory stays bounded."""
+        todo = iter(items)
+        running: dict[Future[R], T] = {}
+        try:
+            while True:
+                while len(running) < 2 * self._workers and (item := next(todo, None)) is not None:
+                    running[self._executor.submit(fn, item)] = item
+                if not running:
+                    return
+                done, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                on_bytes(self._bytes_since_last())
+                for future in done:
+                    item = running.pop(future)
+                    error = future.exception()
+                    yield item, (error if error is not None else future.result())
+        finally:
+            for future in running:
+                future.cancel()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def put_task(fetch: Fetch) -> Callable[[Asset], tuple[Asset, StoredObject]]:
+    """The worker task that stores one asset fetched by ``fetch`` (a picklable partial)."""
+    import functools
+
+    return functools.partial(_put, fetch)
+
+
+check_task = _check
