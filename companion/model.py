@@ -81,7 +81,6 @@ class BackupReport:
     skipped: int = 0
     deduplicated: int = 0
     bytes_read: int = 0
-    bytes_stored: int = 0
     dry_run: bool = False
     failed: dict[str, str] = field(default_factory=dict)
     would_store: tuple[str, ...] = ()

@@ -65,6 +65,37 @@ class _HashingRaw(io.RawIOBase):
         return n
 
 
+class _EarlyWriteback:
+    """Asks the kernel to start writing ciphertext to disk while encryption goes on.
+
+    Without it, the final fsync waits for the whole file to reach the disk with the CPU idle;
+    with it, the disk works in the background and the fsync finds little left to do. The hint
+    (POSIX_FADV_DONTNEED on what is already written) also keeps ciphertext from crowding the
+    page cache. It changes nothing about durability: the fsync still comes before the rename.
+    """
+
+    _STEP = 8 << 20
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._written = 0
+        self._advised = 0
+
+    def write(self, data: bytes) -> int:
+        n = self._out.write(data)
+        self._written += n
+        if self._written - self._advised >= self._STEP and hasattr(os, "posix_fadvise"):
+            self._out.flush()
+            os.posix_fadvise(
+                self._out.fileno(),
+                self._advised,
+                self._written - self._advised,
+                os.POSIX_FADV_DONTNEED,
+            )
+            self._advised = self._written
+        return n
+
+
 class HashSink:
     """A writer that keeps only the SHA-256 and the length of what it is given."""
 
@@ -114,7 +145,7 @@ class ObjectStore:
             fd = open_exclusive(temp)
             with os.fdopen(fd, "wb", buffering=_READ_BUFFER) as out:
                 reader = io.BufferedReader(hashing, buffer_size=_READ_BUFFER)
-                crypto.encrypt_stream(reader, out, self._recipient, what)
+                crypto.encrypt_stream(reader, _EarlyWriteback(out), self._recipient, what)
                 out.flush()
                 os.fsync(out.fileno())
                 stored_size = out.tell()
