@@ -37,6 +37,27 @@ def big_roll(root: Path, files: int = 24, size: int = 3_000_000) -> Path:
     return root
 
 
+def children(pid: int) -> set[int]:
+    """Live processes whose parent is ``pid`` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pids: set[int]) -> set[int]:
+    """Those of ``pids`` that still run (not gone, not zombies)."""
+    running = set()
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError):
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                running.add(pid)
+    return running
+
+
 def object_files(vault: Path) -> list[Path]:
     return [p for p in (vault / "objects").rglob("*") if p.is_file() and len(p.name) == 64]
 
@@ -70,8 +91,14 @@ def test_sigkill_at_several_points_then_resume(tmp_path: Path) -> None:
             assert time.monotonic() < deadline
             time.sleep(0.005)
         if proc.poll() is None:
+            workers = children(proc.pid)
             proc.send_signal(signal.SIGKILL)
             kills += 1
+            proc.wait()
+            deadline = time.monotonic() + 5
+            while alive(workers) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not alive(workers), "worker processes outlived the killed backup"
         proc.wait()
     assert kills >= 3, "the backup finished before it could be killed; make the roll bigger"
     assert (vault / "lock").exists() or kills == 0  # a dead writer leaves its lock behind...

@@ -22,6 +22,8 @@ import io
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -62,19 +64,35 @@ class _Setup:
     object_key: bytes
     identity: str | None  # only for checking; never for storing
     counter: Any  # a shared integer: bytes read so far, for the progress bar
+    parent: int  # the pid of the process that owns the pool
 
 
 _worker: dict[str, Any] = {}
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
+    """End this worker as soon as the process that started it is gone.
+
+    A worker holds both ends of its task queue, so it would never see the queue close and would
+    wait forever. On Linux the kernel kills it the moment the parent dies (PR_SET_PDEATHSIG); a
+    watchdog thread covers other systems, and the parent dying before the kernel was asked.
+    """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, _SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 def _init(setup: _Setup) -> None:
-    _die_with_parent()
+    _die_with_parent(setup.parent)
     _worker["store"] = ObjectStore(
         setup.objects_root, setup.tmp_dir, setup.recipient, crypto.keyed_name(setup.object_key)
     )
@@ -146,6 +164,7 @@ class WorkerPool:
             object_key,
             identity.secret() if identity else None,
             self._counter,
+            os.getpid(),
         )
         self._workers = workers
         self._executor = ProcessPoolExecutor(
