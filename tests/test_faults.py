@@ -9,6 +9,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -286,4 +287,50 @@ def test_a_backup_after_verify_repairs_damaged_objects(tmp_path: Path) -> None:
         assert verify(opened, VerifyMode.FULL).ok
         again = run_backup(connect(f"folder:{roll}"), VaultStore(opened))
         assert again.new + again.deduplicated == 0
+    check_complete(vault, roll, tmp_path / "out")
+
+
+def test_restore_names_damaged_files_and_exits_13(tmp_path: Path) -> None:
+    roll = make_roll(tmp_path / "roll")
+    vault = tmp_path / "v"
+    with new_vault(vault) as opened:
+        run_backup(connect(f"folder:{roll}"), VaultStore(opened))
+        victim = sorted(opened.assets(), key=lambda s: s.asset.path)[0]
+    target = vault / "objects" / victim.object_id[:2] / victim.object_id
+    target.write_bytes(target.read_bytes()[:-1])
+    result = companion("restore", "--to", str(tmp_path / "out"), "--vault", str(vault))
+    assert result.returncode == 13
+    assert victim.asset.path in result.stderr
+    restored = digests(tmp_path / "out")
+    assert victim.asset.path not in restored  # no damaged or partial file under its name
+    assert len(restored) == len(digests(roll)) - 1
+    assert not list((tmp_path / "out").rglob(".*.part"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_with_exit_3_and_resume_completes(tmp_path: Path) -> None:
+    roll = big_roll(tmp_path / "roll")
+    vault = tmp_path / "v"
+    new_vault(vault).close()
+    args = ("backup", "--from", f"folder:{roll}", "--vault", str(vault))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "companion", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(object_files(vault)) < 5 and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends to the whole foreground group
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err
+    assert b"interrupted" in err and b"Traceback" not in err
+    assert not (vault / "lock").exists()
+    with Vault.open(vault, PASSPHRASE) as opened:
+        kept = len(list(opened.assets()))
+    assert kept >= 1  # finished work was recorded, not thrown away
+    assert companion(*args).returncode == 0
     check_complete(vault, roll, tmp_path / "out")

@@ -65,6 +65,20 @@ def _report(message: str, hint: str, code: int, as_json: bool) -> int:
     return code
 
 
+# Outside standalone mode typer catches Ctrl-C itself and returns 130 (128 + SIGINT) as the
+# command's result; no companion command returns 130, so it always means an interruption.
+_TYPER_INTERRUPTED = 130
+
+
+def _interrupted(as_json: bool) -> int:
+    return _report(
+        "interrupted",
+        "Finished work is kept; run the command again to resume.",
+        int(ExitCode.CANCELLED),
+        as_json,
+    )
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (never raises)."""
     args = sys.argv[1:] if argv is None else argv
@@ -78,12 +92,7 @@ def run(argv: list[str] | None = None) -> int:
     except typer.Abort:
         return _report("cancelled", "", int(ExitCode.CANCELLED), as_json)
     except KeyboardInterrupt:
-        return _report(
-            "interrupted",
-            "Finished work is kept; run the command again to resume.",
-            int(ExitCode.CANCELLED),
-            as_json,
-        )
+        return _interrupted(as_json)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:  # bad options, unknown command: typer's usage errors
@@ -102,6 +111,8 @@ def run(argv: list[str] | None = None) -> int:
             int(ExitCode.UNEXPECTED),
             as_json,
         )
+    if result == _TYPER_INTERRUPTED:
+        return _interrupted(as_json)
     return int(result) if isinstance(result, int) else 0
 
 

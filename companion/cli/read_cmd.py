@@ -134,6 +134,8 @@ def restore(
         )
         for path, reason in sorted(report.failed.items()):
             typer.echo(f"  failed: {path}: {reason}", err=True)
+    if report.damaged:
+        return int(ExitCode.INTEGRITY)
     return int(ExitCode.PARTIAL) if report.failed else 0
 
 

@@ -21,6 +21,7 @@ import ctypes
 import io
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -170,6 +171,25 @@ class WorkerPool:
         self._executor = ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init, initargs=(setup,)
         )
+        self._start_deaf_to_ctrl_c()
+
+    def _start_deaf_to_ctrl_c(self) -> None:
+        """Start every worker now, with SIGINT ignored, which they inherit.
+
+        Ctrl-C in a terminal reaches the whole process group. The main process handles it (stops
+        submitting, records what is finished, exits 3); workers that also received it would die
+        mid-import with a traceback each. An ignored signal survives exec, and Python leaves an
+        inherited SIG_IGN alone, so workers never see it. Each submit starts one worker while none
+        is idle, hence one no-op task per worker.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            for _ in range(self._workers):
+                self._executor.submit(int)
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def _bytes_since_last(self) -> int:
         value = int(self._counter.value)

@@ -74,6 +74,7 @@ class RestoreReport:
     renamed: int = 0  # written under "name (2).ext" because a different file was there
     bytes: int = 0
     failed: dict[str, str] = field(default_factory=dict)
+    damaged: int = 0  # of the failures, those whose copy in the vault is damaged or missing
 
 
 Progress = Callable[[int], None]
@@ -98,6 +99,7 @@ def restore(
             raise
         except CompanionError as exc:
             report.failed[stored.asset.path] = exc.message
+            report.damaged += isinstance(exc, IntegrityError)
             continue
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
