@@ -40,11 +40,13 @@ class Asset:
     favourite: bool | None = None
     screenshot: bool | None = None
     uid: str | None = None
+    original_name: str | None = None  # when the source names the file other than its path does
 
     @property
     def name(self) -> str:
-        """The original file name, the last component of ``path``."""
-        return self.path.rsplit("/", 1)[-1]
+        """The original file name: ``original_name`` if the source gave one, else the last
+        component of ``path``."""
+        return self.original_name or self.path.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -229,3 +229,15 @@ def test_recorded_times_come_from_the_injected_clock(tmp_path: Path) -> None:
         put(v, "a.jpg", b"a")
     with Vault.open(tmp_path / "v", PASSPHRASE) as vault:
         assert next(vault.assets()).recorded_at == fixed
+
+
+def test_an_original_name_other_than_the_path_survives(tmp_path: Path) -> None:
+    with new_vault(tmp_path / "v") as vault:
+        put(vault, "DCIM/100APPLE/IMG_0001.JPG", b"a")
+        vault.put(asset("records/AbC123", b"b", original_name="Holiday.JPG"), io.BytesIO(b"b"))
+    with Vault.open(tmp_path / "v", PASSPHRASE) as vault:
+        names = {s.asset.path: (s.asset.name, s.asset.original_name) for s in vault.assets()}
+    assert names == {
+        "DCIM/100APPLE/IMG_0001.JPG": ("IMG_0001.JPG", None),
+        "records/AbC123": ("Holiday.JPG", "Holiday.JPG"),
+    }

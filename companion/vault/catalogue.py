@@ -43,6 +43,7 @@ def encode_asset(stored: StoredAsset) -> Record:
         "at": _time(stored.recorded_at),
         "source": a.source,
         "path": a.path,
+        "name": a.name,
         "size": a.size,
         "mtime_ns": a.mtime_ns,
         "kind": a.kind.value,
@@ -56,6 +57,14 @@ def encode_asset(stored: StoredAsset) -> Record:
         "screenshot": a.screenshot,
         "uid": a.uid,
     }
+
+
+def _original_name(r: Record) -> str | None:
+    """The recorded name when it is not simply the last component of the path."""
+    name = r.get("name")
+    if not isinstance(name, str) or name == str(r.get("path", "")).rsplit("/", 1)[-1]:
+        return None
+    return name
 
 
 def decode_asset(r: Record) -> StoredAsset:
@@ -80,6 +89,7 @@ def decode_asset(r: Record) -> StoredAsset:
             favourite=r.get("favourite"),
             screenshot=r.get("screenshot"),
             uid=r.get("uid"),
+            original_name=_original_name(r),
         )
         recorded = _parse_time(r["at"])
         if recorded is None:
