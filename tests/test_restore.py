@@ -114,3 +114,19 @@ def test_safe_components_stay_inside_any_root(path: str) -> None:
         assert part == unicodedata.normalize("NFC", part)
     root = Path("/restore/root")
     assert root in root.joinpath(*parts).parents
+
+
+def test_restore_uses_the_original_name_when_the_source_recorded_one(tmp_path: Path) -> None:
+    with new_vault(tmp_path / "v") as vault:
+        asset = Asset(
+            source="icloud:me",
+            path="records/AbC123",
+            size=5,
+            mtime_ns=10**18,
+            kind=AssetKind.PHOTO,
+            original_name="../Holiday.JPG",
+        )
+        vault.put(asset, io.BytesIO(b"bytes"))
+    with Vault.open(tmp_path / "v", PASSPHRASE) as vault:
+        assert not restore(vault, tmp_path / "out").failed
+    assert [p.name for p in (tmp_path / "out" / "records").iterdir()] == ["_Holiday.JPG"]

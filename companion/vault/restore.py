@@ -52,7 +52,8 @@ def safe_component(raw: str) -> str | None:
     text = raw.encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> '?'
     text = unicodedata.normalize("NFC", text)
     text = _UNSAFE.sub("_", text).replace("?", "_")
-    text = text.strip().rstrip(". ")  # Windows drops trailing dots and spaces
+    # Windows drops trailing dots and spaces; a leading dot would hide the restored file.
+    text = text.strip().rstrip(". ").lstrip(". ")
     if text in ("", ".", ".."):
         return None
     if _RESERVED.match(text):
@@ -192,11 +193,13 @@ def _existing_identical(folder: Path, name: str, stored: StoredAsset) -> bool:
 def _restore_one(vault: Vault, root: Path, stored: StoredAsset) -> str:
     components = safe_components(stored.asset.path)
     folder = _target_dir(root, components[:-1])
-    name = components[-1]
+    name = safe_component(stored.asset.name) or components[-1]  # the original name, if recorded
     if _existing_identical(folder, name, stored):
         return "identical"
     part = folder / f".{secrets.token_hex(6)}.part"
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    # 0o666 less the umask, as any file a person creates (and as cp would restore it).
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(part, flags, 0o666)
     sink = _HashingFile(fd)
     try:
         with sink.fh:
