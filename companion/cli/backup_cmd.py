@@ -24,7 +24,7 @@ from companion.connectors import Connector, connect, schemes
 from companion.errors import ExitCode
 from companion.model import Asset, BackupReport
 from companion.vault import Vault
-from companion.vault.vault import MARKER
+from companion.vault.unlock import MARKER
 
 
 class _BarProgress:

@@ -9,7 +9,7 @@ from companion.errors import UsageError
 from companion.vault import crypto
 from companion.vault.fsio import fsync_dir
 from companion.vault.lock import VaultLock
-from companion.vault.vault import key_files, read_marker, unlock_with_path, write_key_file
+from companion.vault.unlock import key_files, read_marker, unlock_with_path, write_key_file
 
 
 def add_passphrase(

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from companion.model import EventKind, VaultEvent
-from companion.vault.vault import Vault, key_files
+from companion.vault.unlock import key_files
+from companion.vault.vault import Vault
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import logging
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -29,12 +27,9 @@ from typing import BinaryIO
 
 from companion.errors import (
     IntegrityError,
-    UnsupportedFormat,
     UsageError,
     VaultError,
     VaultExists,
-    VaultNotFound,
-    WrongPassphrase,
 )
 from companion.model import Asset, StoredAsset, VaultEvent
 from companion.vault import crypto
@@ -45,12 +40,10 @@ from companion.vault.lock import VaultLock
 from companion.vault.objects import ObjectStore, StoredObject
 from companion.vault.pool import WorkerPool
 from companion.vault.restore_text import RESTORE_TEXT
+from companion.vault.unlock import MARKER, marker_text, read_marker, unlock, write_key_file
 
 log = logging.getLogger(__name__)
 
-MARKER = "companion-vault.json"
-FORMAT_NAME = "companion-vault"
-FORMAT_VERSION = 1
 
 Clock = Callable[[], datetime]
 
@@ -139,13 +132,8 @@ class Vault:
             (root / sub).mkdir(parents=True, exist_ok=True)
         write_key_file(root, identity, passphrase, work_factor)
         atomic_write(root / "RESTORE.txt", RESTORE_TEXT.encode("utf-8"), root / "tmp")
-        marker = {
-            "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
-            "recipient": identity.recipient(),
-        }
         # The marker goes last: a folder without it is not (yet) a vault.
-        atomic_write(root / MARKER, (json.dumps(marker, indent=2) + "\n").encode(), root / "tmp")
+        atomic_write(root / MARKER, marker_text(identity.recipient()), root / "tmp")
         fsync_dir(root)
         return cls(
             root, identity, identity.recipient(), writable=True, clock=clock, flush=FlushPolicy()
@@ -363,62 +351,3 @@ class Vault:
     def decrypt_to(self, stored: StoredAsset, writer: crypto.Writable) -> None:
         """Write an asset's plaintext into ``writer`` (which may receive a damaged prefix)."""
         self.objects.decrypt_to(stored.object_id, writer, self._identity, stored.asset.path)
-
-
-def read_marker(root: Path) -> str:
-    """Check the format marker and return the vault's recipient."""
-    try:
-        marker = json.loads((root / MARKER).read_text("utf-8"))
-    except FileNotFoundError as exc:
-        raise VaultNotFound(f"no vault at {root}") from exc
-    except (OSError, ValueError) as exc:
-        raise UnsupportedFormat(f"{root / MARKER} is unreadable: {exc}") from exc
-    if not isinstance(marker, dict) or marker.get("format") != FORMAT_NAME:
-        raise UnsupportedFormat(f"{root} is not a companion vault")
-    if marker.get("version") != FORMAT_VERSION:
-        raise UnsupportedFormat(f"vault format version {marker.get('version')} is not supported")
-    recipient = marker.get("recipient")
-    if not isinstance(recipient, str) or not recipient.startswith("age1"):
-        raise UnsupportedFormat(f"{root / MARKER} names no recipient")
-    return recipient
-
-
-def key_files(root: Path) -> list[Path]:
-    keys = root / "keys"
-    return sorted(p for p in keys.glob("*.age") if p.is_file()) if keys.is_dir() else []
-
-
-def unlock(root: Path, passphrase: str) -> crypto.Identity:
-    """Try the passphrase on every key file; the first that opens gives the identity."""
-    identity, _path = unlock_with_path(root, passphrase)
-    return identity
-
-
-def unlock_with_path(root: Path, passphrase: str) -> tuple[crypto.Identity, Path]:
-    files = key_files(root)
-    if not files:
-        raise UnsupportedFormat(f"{root} has no key files in keys/")
-    for path in files:
-        try:
-            text = crypto.passphrase_decrypt(path.read_bytes(), passphrase)
-        except WrongPassphrase:
-            continue
-        return crypto.Identity.parse(text.decode("utf-8", "replace")), path
-    raise WrongPassphrase("the passphrase does not open this vault")
-
-
-def write_key_file(
-    root: Path, identity: crypto.Identity, passphrase: str, work_factor: int
-) -> Path:
-    """Add ``keys/<random>.age``: the identity as an age identity file, under ``passphrase``."""
-    if not passphrase:
-        raise UsageError("the passphrase is empty", hint="Choose a passphrase you can remember.")
-    text = f"# companion vault identity\n{identity.secret()}\n".encode("ascii")
-    path = root / "keys" / f"{os.urandom(4).hex()}.age"
-    atomic_write(
-        path,
-        crypto.passphrase_encrypt(text, passphrase, work_factor),
-        root / "tmp",
-        overwrite=False,
-    )
-    return path
