@@ -23,7 +23,7 @@ from typing import BinaryIO, Protocol, cast
 
 from companion.connectors import Connector, Prober, Shareable, connect
 from companion.errors import SourceUnavailable
-from companion.model import Asset, BackupReport, EventKind, StoredAsset, VaultEvent
+from companion.model import Asset, BackupReport, EventKind, VaultEvent
 from companion.vault import Vault
 from companion.vault.pool import Fetch, auto_workers, put_task
 
@@ -63,7 +63,10 @@ Result = Outcome | SourceUnavailable
 class Store(Protocol):
     """Where a backup puts assets."""
 
-    def lookup(self, asset: Asset) -> StoredAsset | None: ...
+    def holds(self, asset: Asset) -> bool:
+        """True if the asset is already stored, unchanged (same path, size and modification
+        stamp), with its bytes intact as far as is known: it will not be read."""
+        ...
 
     def store_all(
         self, assets: list[Asset], fetch: Fetch, shared: Fetch | None, progress: Progress
@@ -117,8 +120,8 @@ class VaultStore:
         self.vault = vault
         self.jobs = jobs
 
-    def lookup(self, asset: Asset) -> StoredAsset | None:
-        return self.vault.held(asset)
+    def holds(self, asset: Asset) -> bool:
+        return self.vault.holds_unchanged(asset)
 
     def _workers(self, assets: list[Asset]) -> int:
         if self.jobs is not None:
@@ -179,8 +182,8 @@ class DryRunStore:
     def __init__(self, vault: Vault | None) -> None:
         self.vault = vault
 
-    def lookup(self, asset: Asset) -> StoredAsset | None:
-        return self.vault.held(asset) if self.vault is not None else None
+    def holds(self, asset: Asset) -> bool:
+        return self.vault is not None and self.vault.holds_unchanged(asset)
 
     def store_all(
         self, assets: list[Asset], fetch: Fetch, shared: Fetch | None, progress: Progress
@@ -209,15 +212,6 @@ class _CountingReader(io.RawIOBase):
         buffer[:n] = data
         self._progress.advance(n)
         return n
-
-
-def unchanged(stored: StoredAsset | None, asset: Asset) -> bool:
-    """The vault's version matches what the source lists now (the incremental test)."""
-    return (
-        stored is not None
-        and stored.asset.size == asset.size
-        and stored.asset.mtime_ns == asset.mtime_ns
-    )
 
 
 @dataclass
@@ -252,7 +246,7 @@ def run_backup(
     """
     progress = progress or NoProgress()
     listed = list(connector.list_assets())
-    todo = [a for a in listed if not unchanged(store.lookup(a), a)]
+    todo = [a for a in listed if not store.holds(a)]
     progress.start(sum(a.size for a in todo), len(todo))
     shared = SpecFetch(connector.worker_spec()) if isinstance(connector, Shareable) else None
     tally = _Tally()

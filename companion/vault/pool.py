@@ -34,7 +34,7 @@ from typing import Any, BinaryIO, TypeVar
 from companion.errors import IntegrityError
 from companion.model import Asset
 from companion.vault import crypto
-from companion.vault.objects import ObjectStore, StoredObject
+from companion.vault.objects import ObjectStore, StoredObject, buffer_for
 
 Fetch = Callable[[Asset], tuple[Asset, BinaryIO]]
 """Picklable: describes an asset (probe) and opens its bytes, inside a worker."""
@@ -43,7 +43,9 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 # Below this much work, starting worker processes (about half a second) costs more than it saves.
+# Many small files are work too: each costs two fsyncs and an age header, whatever its size.
 PARALLEL_MIN_BYTES = 64 * 1000 * 1000
+PARALLEL_MIN_ITEMS = 200
 MAX_WORKERS = 4
 
 _PR_SET_PDEATHSIG = 1
@@ -52,7 +54,7 @@ _SIGKILL = 9
 
 def auto_workers(total_bytes: int, items: int = 2) -> int:
     """One worker per core (at most four) when there is enough work to pay for starting them."""
-    if total_bytes < PARALLEL_MIN_BYTES or items < 2:
+    if items < 2 or (total_bytes < PARALLEL_MIN_BYTES and items < PARALLEL_MIN_ITEMS):
         return 1
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
@@ -128,7 +130,7 @@ def _put(fetch: Fetch, asset: Asset) -> tuple[Asset, StoredObject]:
     store: ObjectStore = _worker["store"]
     described, stream = fetch(asset)
     with stream:
-        counted = io.BufferedReader(_Counted(stream, _worker["counter"]), 1 << 20)
+        counted = io.BufferedReader(_Counted(stream, _worker["counter"]), buffer_for(asset.size))
         return described, store.put(counted, asset.size, asset.path)
 
 

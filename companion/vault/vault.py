@@ -35,7 +35,7 @@ from companion.model import Asset, StoredAsset, VaultEvent
 from companion.vault import crypto
 from companion.vault.catalogue import Catalogue, Record, encode_asset, encode_event
 from companion.vault.fsio import atomic_write, fsync_dir
-from companion.vault.index import Index
+from companion.vault.index import Fingerprint, Index
 from companion.vault.lock import VaultLock
 from companion.vault.objects import ObjectStore, StoredObject
 from companion.vault.pool import WorkerPool
@@ -98,6 +98,9 @@ class Vault:
         self.catalogue = Catalogue(root / "catalogue", self._tmp, recipient, identity)
         self._asset_key = identity.derive_key("asset-id")
         self._pending: list[Record] = []
+        self._fingerprints: dict[
+            str, dict[str, Fingerprint]
+        ] = {}  # per source; see holds_unchanged
         self._last_flush = time.monotonic()
         if writable:
             self._lock.acquire()
@@ -320,6 +323,7 @@ class Vault:
             self._pending = records + self._pending
             raise
         self.index.ingest(name, records)
+        self._fingerprints.clear()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -327,18 +331,24 @@ class Vault:
         """The stored version of (source, path), if any."""
         return self.index.lookup(asset.source, asset.path)
 
-    def held(self, asset: Asset) -> StoredAsset | None:
-        """The stored version of (source, path) if its bytes are really here, else None.
-
-        "Really here": the object file exists and no full check since the record found it
-        damaged (verify moves damaged objects aside). Returning None makes a backup store the
+    def holds_unchanged(self, asset: Asset) -> bool:
+        """True if the vault holds (source, path) with this size and modification stamp, and
+        its bytes are really here: the object file exists and no full check since the record
+        found it damaged (verify moves damaged objects aside). False makes a backup store the
         asset again, which writes a fresh object: a backup repairs what verify found.
-        One ``stat`` per asset; no object is read.
+
+        One ``stat`` per asset, no object read; the index is asked once per source.
         """
-        stored = self.lookup(asset)
-        if stored is None or stored.verified_ok is False:
-            return None
-        return stored if self.objects.stored_size(stored.object_id) is not None else None
+        prints = self._fingerprints.get(asset.source)
+        if prints is None:
+            prints = self._fingerprints[asset.source] = self.index.fingerprints(asset.source)
+        known = prints.get(asset.path)
+        return (
+            known is not None
+            and (known.size, known.mtime_ns) == (asset.size, asset.mtime_ns)
+            and not known.damaged
+            and self.objects.stored_size(known.object_id) is not None
+        )
 
     def get(self, asset_id: str) -> StoredAsset | None:
         return self.index.get(asset_id)
