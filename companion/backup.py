@@ -25,7 +25,7 @@ from companion.connectors import Connector, Prober, Shareable, connect
 from companion.errors import SourceUnavailable
 from companion.model import Asset, BackupReport, EventKind, VaultEvent
 from companion.vault import Vault
-from companion.vault.pool import Fetch, auto_workers, put_task
+from companion.vault.pool import Fetch, auto_workers
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,9 @@ class VaultStore:
             yield from self._here(assets, fetch, progress)
             return
         with self.vault.pool(workers) as pool:
-            for asset, result in pool.run(put_task(cast(Fetch, shared)), assets, progress.advance):
+            for asset, result in pool.run(
+                self.vault.put_task(cast(Fetch, shared)), assets, progress.advance
+            ):
                 if isinstance(result, SourceUnavailable):
                     yield asset, result
                 elif isinstance(result, BaseException):

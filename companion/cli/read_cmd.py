@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from pathlib import Path
 from typing import Annotated
@@ -23,7 +24,7 @@ from companion.cli.common import (
 )
 from companion.errors import ExitCode, UsageError
 from companion.vault import Vault
-from companion.vault.pool import auto_workers
+from companion.vault.pool import WorkerPool, default_workers
 from companion.vault.restore import restore as restore_assets
 from companion.vault.status import summarize
 from companion.vault.verify import VerifyMode, plan_size
@@ -68,9 +69,16 @@ def verify(
         VerifyMode.FULL if full else VerifyMode.SAMPLE if sample is not None else VerifyMode.QUICK
     )
     root = vault_path(vault)
-    with Vault.open(
-        root, read_passphrase(passphrase_file), write=mode is not VerifyMode.QUICK
-    ) as opened:
+    passphrase = read_passphrase(passphrase_file)
+    workers = jobs or default_workers()
+    with contextlib.ExitStack() as stack:
+        # Decrypting checks start their workers first: they start while scrypt unlocks the vault.
+        pool = None
+        if mode is not VerifyMode.QUICK and workers > 1:
+            pool = stack.enter_context(WorkerPool.for_vault(root, workers))
+        opened = stack.enter_context(
+            Vault.open(root, passphrase, write=mode is not VerifyMode.QUICK)
+        )
         seed = random.SystemRandom().randrange(2**63)  # the same sample for the bar and the check
         _objects, total = plan_size(opened, mode, sample or 100.0, random.Random(seed))
         with byte_bar(total, f"verify ({mode.value})", enabled=not as_json) as bar:
@@ -80,7 +88,7 @@ def verify(
                 sample_pct=sample or 100.0,
                 rng=random.Random(seed),
                 progress=bar.update,
-                workers=jobs or auto_workers(total),
+                pool=pool,
             )
     if as_json:
         emit_json(report)

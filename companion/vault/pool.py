@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import io
 import multiprocessing
 import os
@@ -35,6 +36,7 @@ from companion.errors import IntegrityError
 from companion.model import Asset
 from companion.vault import crypto
 from companion.vault.objects import ObjectStore, StoredObject, buffer_for
+from companion.vault.unlock import read_marker
 
 Fetch = Callable[[Asset], tuple[Asset, BinaryIO]]
 """Picklable: describes an asset (probe) and opens its bytes, inside a worker."""
@@ -52,11 +54,16 @@ _PR_SET_PDEATHSIG = 1
 _SIGKILL = 9
 
 
+def default_workers() -> int:
+    """One worker per core, at most four (beyond that the disk, not the CPU, sets the pace)."""
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
 def auto_workers(total_bytes: int, items: int = 2) -> int:
-    """One worker per core (at most four) when there is enough work to pay for starting them."""
+    """``default_workers()`` when there is enough work to pay for starting them, else one."""
     if items < 2 or (total_bytes < PARALLEL_MIN_BYTES and items < PARALLEL_MIN_ITEMS):
         return 1
-    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+    return default_workers()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +71,6 @@ class _Setup:
     objects_root: Path
     tmp_dir: Path
     recipient: str
-    object_key: bytes
-    identity: str | None  # only for checking; never for storing
     counter: Any  # a shared integer: bytes read so far, for the progress bar
     parent: int  # the pid of the process that owns the pool
 
@@ -96,19 +101,32 @@ def _die_with_parent(parent: int) -> None:
 
 def _init(setup: _Setup) -> None:
     _die_with_parent(setup.parent)
-    _worker["store"] = ObjectStore(
-        setup.objects_root, setup.tmp_dir, setup.recipient, crypto.keyed_name(setup.object_key)
-    )
-    _worker["identity"] = crypto.Identity.parse(setup.identity) if setup.identity else None
-    _worker["counter"] = setup.counter
+    _worker["setup"] = setup
+
+
+def _store(object_key: bytes) -> ObjectStore:
+    """This worker's object store for ``object_key`` (keys arrive with the tasks, so a pool can
+    start before the passphrase is checked)."""
+    stores: dict[bytes, ObjectStore] = _worker.setdefault("stores", {})
+    if object_key not in stores:
+        setup: _Setup = _worker["setup"]
+        stores[object_key] = ObjectStore(
+            setup.objects_root, setup.tmp_dir, setup.recipient, crypto.keyed_name(object_key)
+        )
+    return stores[object_key]
+
+
+def _count(n: int) -> None:
+    counter = _worker["setup"].counter
+    with counter.get_lock():
+        counter.value += n
 
 
 class _Counted(io.RawIOBase):
     """Adds the bytes read to the shared counter, in steps of about a megabyte."""
 
-    def __init__(self, inner: BinaryIO, counter: Any) -> None:
+    def __init__(self, inner: BinaryIO) -> None:
         self._inner = inner
-        self._counter = counter
         self._pending = 0
 
     def readable(self) -> bool:
@@ -120,60 +138,66 @@ class _Counted(io.RawIOBase):
         buffer[:n] = data
         self._pending += n
         if self._pending >= 1 << 20 or not n:
-            with self._counter.get_lock():
-                self._counter.value += self._pending
+            _count(self._pending)
             self._pending = 0
         return n
 
 
-def _put(fetch: Fetch, asset: Asset) -> tuple[Asset, StoredObject]:
-    store: ObjectStore = _worker["store"]
+def _put(fetch: Fetch, object_key: bytes, asset: Asset) -> tuple[Asset, StoredObject]:
     described, stream = fetch(asset)
     with stream:
-        counted = io.BufferedReader(_Counted(stream, _worker["counter"]), buffer_for(asset.size))
-        return described, store.put(counted, asset.size, asset.path)
+        counted = io.BufferedReader(_Counted(stream), buffer_for(asset.size))
+        return described, _store(object_key).put(counted, asset.size, asset.path)
 
 
-def _check(item: tuple[str, str, int]) -> str | None:
+def _check(object_key: bytes, identity: str, item: tuple[str, str, int]) -> str | None:
     object_id, sha256, size = item
-    store: ObjectStore = _worker["store"]
     try:
-        store.verify(object_id, sha256, size, _worker["identity"], object_id)
+        _store(object_key).verify(
+            object_id, sha256, size, crypto.Identity.parse(identity), object_id
+        )
     except IntegrityError as exc:
         return exc.message
     finally:
-        with _worker["counter"].get_lock():
-            _worker["counter"].value += size
+        _count(size)
     return None
 
 
-class WorkerPool:
-    """A pool of worker processes bound to one vault's object store."""
+def put_task(fetch: Fetch, object_key: bytes) -> Callable[[Asset], tuple[Asset, StoredObject]]:
+    """The task that stores one asset fetched by ``fetch`` (picklable)."""
+    return functools.partial(_put, fetch, object_key)
 
-    def __init__(
-        self,
-        store: ObjectStore,
-        object_key: bytes,
-        workers: int,
-        identity: crypto.Identity | None = None,
-    ) -> None:
+
+def check_task(
+    object_key: bytes, identity: crypto.Identity
+) -> Callable[[tuple[str, str, int]], str | None]:
+    """The task that decrypts and re-hashes one object: (object_id, sha256, size) -> reason."""
+    return functools.partial(_check, object_key, identity.secret())
+
+
+class WorkerPool:
+    """A pool of worker processes bound to one vault's object folder.
+
+    It holds no key: tasks carry the keys they need (``put_task``, ``check_task``), so a pool can
+    be started before the passphrase is checked, while scrypt runs (``for_vault``).
+    """
+
+    def __init__(self, objects_root: Path, tmp_dir: Path, recipient: str, workers: int) -> None:
         context = multiprocessing.get_context("spawn")
         self._counter = context.Value("q", 0)
         self._seen = 0
-        setup = _Setup(
-            store.root,
-            store.tmp_dir,
-            store.recipient,
-            object_key,
-            identity.secret() if identity else None,
-            self._counter,
-            os.getpid(),
-        )
+        setup = _Setup(objects_root, tmp_dir, recipient, self._counter, os.getpid())
         self._workers = workers
         self._executor = ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init, initargs=(setup,)
         )
         self._start_deaf_to_ctrl_c()
+
+    @classmethod
+    def for_vault(cls, root: Path, workers: int) -> WorkerPool:
+        """A pool for the vault at ``root``, started from its public marker alone: begin it
+        before unlocking, and the workers start while scrypt runs."""
+        return cls(root / "objects", root / "tmp", read_marker(root), workers)
 
     def _start_deaf_to_ctrl_c(self) -> None:
         """Start every worker now, with SIGINT ignored, which they inherit.
@@ -229,13 +253,3 @@ class WorkerPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def put_task(fetch: Fetch) -> Callable[[Asset], tuple[Asset, StoredObject]]:
-    """The worker task that stores one asset fetched by ``fetch`` (a picklable partial)."""
-    import functools
-
-    return functools.partial(_put, fetch)
-
-
-check_task = _check

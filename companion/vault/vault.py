@@ -38,7 +38,7 @@ from companion.vault.fsio import atomic_write, fsync_dir
 from companion.vault.index import Fingerprint, Index
 from companion.vault.lock import VaultLock
 from companion.vault.objects import ObjectStore, StoredObject
-from companion.vault.pool import WorkerPool
+from companion.vault.pool import Fetch, WorkerPool, check_task, put_task
 from companion.vault.restore_text import RESTORE_TEXT
 from companion.vault.unlock import MARKER, marker_text, read_marker, unlock, write_key_file
 
@@ -290,13 +290,17 @@ class Vault:
         self._queue(encode_asset(stored))
         return PutResult(stored, deduplicated=not obj.new)
 
-    def pool(self, workers: int, *, checking: bool = False) -> WorkerPool:
-        """Worker processes bound to this vault's objects (see ``vault.pool``). Only a pool for
-        checking receives the identity; a pool for storing needs only the public recipient and
-        the naming key."""
-        return WorkerPool(
-            self.objects, self._object_key, workers, self._identity if checking else None
-        )
+    def pool(self, workers: int) -> WorkerPool:
+        """Worker processes bound to this vault's objects (see ``vault.pool``)."""
+        return WorkerPool(self.objects.root, self._tmp, self._recipient, workers)
+
+    def put_task(self, fetch: Fetch) -> Callable[[Asset], tuple[Asset, StoredObject]]:
+        """A worker task that stores one asset: it carries the naming key, never the identity."""
+        return put_task(fetch, self._object_key)
+
+    def check_task(self) -> Callable[[tuple[str, str, int]], str | None]:
+        """A worker task that decrypts and re-hashes one object (it carries the identity)."""
+        return check_task(self._object_key, self._identity)
 
     def record_event(self, event: VaultEvent) -> None:
         self._require_writable()

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from companion.errors import IntegrityError
 from companion.model import EventKind, VaultEvent
-from companion.vault.pool import check_task
+from companion.vault.pool import WorkerPool
 from companion.vault.vault import Vault
 
 
@@ -71,19 +71,23 @@ def verify(
     rng: random.Random | None = None,
     progress: Progress | None = None,
     workers: int = 1,
+    pool: WorkerPool | None = None,
 ) -> VerifyReport:
     """Check the vault; record ``verified`` events in full and sample modes (needs write access).
 
     Damage to one object is reported for that object's assets only; checking goes on. A full
-    check with ``workers`` > 1 decrypts several objects at once in worker processes.
+    check with ``workers`` > 1, or given a ``pool`` (perhaps started before the vault was
+    unlocked, see ``WorkerPool.for_vault``), decrypts several objects at once.
     """
     objects, _total = plan_size(vault, mode, sample_pct, rng)
     advance = progress or (lambda _n: None)
     results: Iterator[tuple[ObjectRow, str | None]]
     if mode is VerifyMode.QUICK:
         results = ((row, _quick(vault, row)) for row in objects)
+    elif pool is not None and len(objects) > 1:
+        results = _in_pool(vault, objects, pool, advance)
     elif workers > 1 and len(objects) > 1:
-        results = _in_pool(vault, objects, workers, advance)
+        results = _in_own_pool(vault, objects, workers, advance)
     else:
         results = _here(vault, objects, advance)
     damaged: list[Damage] = []
@@ -126,16 +130,22 @@ def _here(
         yield row, reason
 
 
-def _in_pool(
+def _in_own_pool(
     vault: Vault, objects: list[ObjectRow], workers: int, advance: Progress
 ) -> Iterator[tuple[ObjectRow, str | None]]:
+    with vault.pool(workers) as pool:
+        yield from _in_pool(vault, objects, pool, advance)
+
+
+def _in_pool(
+    vault: Vault, objects: list[ObjectRow], pool: WorkerPool, advance: Progress
+) -> Iterator[tuple[ObjectRow, str | None]]:
     rows = {row[0]: row for row in objects}
-    with vault.pool(workers, checking=True) as pool:
-        items = [(row[0], row[1], row[2]) for row in objects]
-        for item, result in pool.run(check_task, items, advance):
-            if isinstance(result, BaseException):
-                raise result
-            yield rows[item[0]], None if result is None else _short_reason(str(result))
+    items = [(row[0], row[1], row[2]) for row in objects]
+    for item, result in pool.run(vault.check_task(), items, advance):
+        if isinstance(result, BaseException):
+            raise result
+        yield rows[item[0]], None if result is None else _short_reason(str(result))
 
 
 def _record(vault: Vault, object_id: str, reason: str | None) -> None:
