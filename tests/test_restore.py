@@ -130,3 +130,33 @@ def test_restore_uses_the_original_name_when_the_source_recorded_one(tmp_path: P
     with Vault.open(tmp_path / "v", PASSPHRASE) as vault:
         assert not restore(vault, tmp_path / "out").failed
     assert [p.name for p in (tmp_path / "out" / "records").iterdir()] == ["_Holiday.JPG"]
+
+
+def test_dates_select_by_capture_time_else_by_file_time(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    def at(year: int) -> datetime:
+        return datetime(year, 6, 1, 12, tzinfo=UTC)
+
+    with new_vault(tmp_path / "v") as vault:
+        for name, captured, mtime in (
+            ("a.jpg", at(2020), at(2024)),  # captured 2020, copied in 2024
+            ("b.jpg", None, at(2021)),  # no capture time: its file date counts
+            ("c.jpg", at(2022), at(2022)),
+        ):
+            asset = Asset(
+                source="folder:/x",
+                path=name,
+                size=1,
+                kind=AssetKind.PHOTO,
+                mtime_ns=int(mtime.timestamp() * 1e9),
+                captured_at=captured,
+            )
+            vault.put(asset, io.BytesIO(b"x"))
+    with Vault.open(tmp_path / "v", PASSPHRASE) as vault:
+        picked = [
+            s.asset.path for s in vault.assets(at(2019), at(2021) + (at(2022) - at(2021)) / 2)
+        ]
+        everything = [s.asset.path for s in vault.assets()]
+    assert picked == ["a.jpg", "b.jpg"]
+    assert everything == ["a.jpg", "b.jpg", "c.jpg"]

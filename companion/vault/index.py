@@ -207,16 +207,21 @@ class Index:
     def assets(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> Iterator[StoredAsset]:
-        """Current version of every asset, by capture time (unknown times last), then path."""
+        """Current version of every asset in [since, until), oldest first, then by path.
+
+        An asset's date is its capture time or, when the file records none (a photo saved from
+        a messaging app, an edit), the modification time the source reported.
+        """
+        when = "coalesce(a.captured_utc, a.mtime_ns / 1e9)"
         query = _CURRENT + " WHERE 1=1"
         args: list[float] = []
         if since is not None:
-            query += " AND a.captured_utc >= ?"
+            query += f" AND {when} >= ?"
             args.append(since.timestamp())
         if until is not None:
-            query += " AND a.captured_utc < ?"
+            query += f" AND {when} < ?"
             args.append(until.timestamp())
-        query += " ORDER BY a.captured_utc IS NULL, a.captured_utc, a.source, a.path"
+        query += f" ORDER BY {when}, a.source, a.path"
         for row in self._db.execute(query, args).fetchall():
             yield _current(row)
 
