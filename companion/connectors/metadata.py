@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import struct
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -69,7 +70,11 @@ def read_facts(stream: BinaryIO, suffix: str) -> HeaderFacts | None:
     if reader is None:
         return None
     try:
-        return reader(stream)
+        # Pillow warns (on stderr, to the person) about every damaged EXIF block; a damaged
+        # header is an ordinary answer here ("unknown"), logged at debug level below.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return reader(stream)
     except Exception as exc:
         logger.debug("unreadable %s header: %s", suffix, exc)
         return None
