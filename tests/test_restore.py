@@ -160,3 +160,17 @@ def test_dates_select_by_capture_time_else_by_file_time(tmp_path: Path) -> None:
         everything = [s.asset.path for s in vault.assets()]
     assert picked == ["a.jpg", "b.jpg"]
     assert everything == ["a.jpg", "b.jpg", "c.jpg"]
+
+
+def test_refuses_to_restore_into_the_vault(tmp_path: Path) -> None:
+    import pytest
+
+    from companion.errors import UsageError
+
+    with new_vault(tmp_path / "v") as vault:
+        store(vault, "a.jpg", b"photo")
+    with Vault.open(tmp_path / "v", PASSPHRASE) as vault:
+        for inside in (tmp_path / "v", tmp_path / "v" / "restored", tmp_path / "v" / "tmp"):
+            with pytest.raises(UsageError):
+                restore(vault, inside)
+    assert not (tmp_path / "v" / "restored").exists()

@@ -90,6 +90,13 @@ def restore(
     progress: Progress | None = None,
 ) -> RestoreReport:
     """Restore every current asset captured in [since, until) into ``dest``."""
+    vault_root = vault.root.resolve()
+    target = dest.resolve()
+    if target == vault_root or vault_root in target.parents:
+        raise UsageError(
+            f"{dest} is inside the vault",
+            hint="Restore somewhere else: the vault must never hold a photo unencrypted.",
+        )
     dest.mkdir(parents=True, exist_ok=True)
     root = dest.resolve()
     report = RestoreReport()
