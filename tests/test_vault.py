@@ -241,3 +241,68 @@ def test_an_original_name_other_than_the_path_survives(tmp_path: Path) -> None:
         "DCIM/100APPLE/IMG_0001.JPG": ("IMG_0001.JPG", None),
         "records/AbC123": ("Holiday.JPG", "Holiday.JPG"),
     }
+
+
+def _forge(vault_dir: Path, name: str, plaintext: bytes) -> None:
+    """Write a file as an attacker with write access could: encrypted to the public recipient."""
+    import pyrage  # the attacker's tool, not ours
+
+    recipient = json.loads((vault_dir / "companion-vault.json").read_text())["recipient"]
+    encrypted = pyrage.encrypt(plaintext, [pyrage.x25519.Recipient.from_str(recipient)])
+    (vault_dir / name).write_bytes(encrypted)
+
+
+def test_a_forged_or_reordered_segment_is_refused(tmp_path: Path) -> None:
+    from companion.errors import IntegrityError
+
+    root = tmp_path / "v"
+    with new_vault(root) as vault:
+        put(vault, "a.jpg", b"a")
+        vault.flush()
+        put(vault, "b.jpg", b"b")
+    record = {
+        "t": "asset",
+        "asset": "0" * 32,
+        "object": "0" * 64,
+        "sha256": "0" * 64,
+        "stored_size": 1,
+        "at": WHEN.isoformat(),
+        "source": "folder:/phone",
+        "path": "a.jpg",
+        "size": 1,
+        "mtime_ns": 1,
+        "kind": "photo",
+    }
+    forged = json.dumps({"t": "segment", "format": 1, "mac": "0" * 64}) + "\n" + json.dumps(record)
+    _forge(root, "catalogue/00000003.age", forged.encode() + b"\n")
+    with pytest.raises(IntegrityError, match=r"00000003\.age") as caught:
+        Vault.open(root, PASSPHRASE)
+    assert caught.value.exit_code == 13
+    (root / "catalogue" / "00000003.age").unlink()
+    first, second = root / "catalogue" / "00000001.age", root / "catalogue" / "00000002.age"
+    a, b = first.read_bytes(), second.read_bytes()
+    first.write_bytes(b)
+    second.write_bytes(a)
+    (root / "cache" / "index.age").unlink()
+    with pytest.raises(IntegrityError):
+        Vault.open(root, PASSPHRASE)
+
+
+def test_a_forged_index_cache_is_ignored(tmp_path: Path) -> None:
+    import sqlite3
+
+    root = tmp_path / "v"
+    with new_vault(root) as vault:
+        put(vault, "a.jpg", b"a")
+    with Vault.open(root, PASSPHRASE) as vault:
+        honest = vault.index.dump()
+        database = vault.index.to_bytes()
+    conn = sqlite3.connect(":memory:")
+    conn.deserialize(database)
+    conn.execute("UPDATE assets SET record = replace(record, 'a.jpg', 'evil.jpg')")
+    conn.commit()
+    tampered = conn.serialize()
+    _forge(root, "cache/index.age", b"\x00" * 32 + tampered)
+    with Vault.open(root, PASSPHRASE) as vault:
+        assert vault.index.dump() == honest
+        assert [s.asset.path for s in vault.assets()] == ["a.jpg"]

@@ -1,13 +1,15 @@
 """The catalogue: append-only, encrypted segments of JSON lines (normative: vault-format.md).
 
 A segment is ``catalogue/<8-digit sequence>.age``, an age file whose plaintext is UTF-8 JSON
-lines: a header line ``{"t": "segment", "format": 1}`` then records, each a JSON object with a
-``t`` field (``asset`` or ``event``). Segments are never modified; later records win. Readers
-skip record types and event kinds they do not know, so newer writers stay readable.
+lines: a header line ``{"t": "segment", "format": 1, "mac": ...}`` then records, each a JSON
+object with a ``t`` field (``asset`` or ``event``). The MAC authenticates the records and the
+segment's name under a key only the identity gives. Segments are never modified; later records
+win. Readers skip record types and event kinds they do not know, so newer writers stay readable.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 from datetime import datetime
 from pathlib import Path
@@ -142,6 +144,16 @@ def decode_event(r: Record) -> VaultEvent | None:
     )
 
 
+def segment_mac(key: bytes, name: str, body: bytes) -> str:
+    """HMAC-SHA256 under the catalogue key of the segment's file name and its record lines.
+
+    age encrypts to a public recipient, so anyone who can write to the vault folder could add
+    a well-formed segment (the recipient is in the marker). The MAC, keyed by the identity, is
+    what makes a segment the owner's; binding the name stops segments being swapped or renamed.
+    """
+    return hmac.new(key, name.encode("ascii") + b"\n" + body, "sha256").hexdigest()
+
+
 class Catalogue:
     """Reads and publishes segments. Publishing requires the vault lock (single writer)."""
 
@@ -150,6 +162,7 @@ class Catalogue:
         self.tmp_dir = tmp_dir
         self._recipient = recipient
         self._identity = identity
+        self._mac_key = identity.derive_key("catalogue-mac")
 
     def segment_names(self) -> list[str]:
         """Published segments, oldest first. Temporary files never carry the ``.age`` name here."""
@@ -166,14 +179,25 @@ class Catalogue:
         data = crypto.decrypt_bytes(
             (self.root / name).read_bytes(), self._identity, f"catalogue segment {name}"
         )
-        lines = data.decode("utf-8").splitlines()
+        first, _, body = data.partition(b"\n")
         try:
-            header = json.loads(lines[0]) if lines else {}
-            records = [json.loads(line) for line in lines[1:] if line.strip()]
+            header = json.loads(first)
+            records = [json.loads(line) for line in body.decode("utf-8").splitlines() if line]
         except ValueError as exc:
             raise IntegrityError(f"catalogue segment {name} is not valid JSON lines") from exc
-        if header.get("t") != "segment" or header.get("format") != FORMAT:
-            raise IntegrityError(f"catalogue segment {name} has an unknown header")
+        if not isinstance(header, dict) or header.get("t") != "segment":
+            raise IntegrityError(f"catalogue segment {name} has no segment header")
+        if header.get("format") != FORMAT:
+            raise IntegrityError(f"catalogue segment {name} has format {header.get('format')}")
+        mac = header.get("mac")
+        if not isinstance(mac, str) or not hmac.compare_digest(
+            mac, segment_mac(self._mac_key, name, body)
+        ):
+            raise IntegrityError(
+                f"catalogue segment {name} was not written with this vault's key",
+                hint=f"Someone or something changed catalogue/{name}. Move it out of the vault "
+                "and run 'companion verify --full'.",
+            )
         return [r for r in records if isinstance(r, dict)]
 
     def publish(self, records: list[Record]) -> str:
@@ -181,9 +205,9 @@ class Catalogue:
         names = self.segment_names()
         seq = int(names[-1][: -len(_SUFFIX)]) + 1 if names else 1
         name = f"{seq:08d}{_SUFFIX}"
-        lines = [json.dumps({"t": "segment", "format": FORMAT})]
-        lines += [json.dumps(r, sort_keys=True) for r in records]
-        plaintext = ("\n".join(lines) + "\n").encode("utf-8")
+        body = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode("utf-8")
+        header = {"t": "segment", "format": FORMAT, "mac": segment_mac(self._mac_key, name, body)}
+        plaintext = json.dumps(header).encode("utf-8") + b"\n" + body
         atomic_write(
             self.root / name,
             crypto.encrypt_bytes(plaintext, self._recipient, "the catalogue"),

@@ -26,7 +26,8 @@ Without companion, in a terminal opened in this folder:
 
      for f in catalogue/*.age; do age -d -i vault-key.txt "$f"; done > catalogue.jsonl
 
-   Each line is a JSON object. Lines with "t":"asset" describe one file:
+   Each line is a JSON object (the first line of each segment is a header).
+   Lines with "t":"asset" describe one file:
    "path" (where it was on the phone or in the folder), "captured_at",
    "sha256" (fingerprint of the original) and "object" (the encrypted copy,
    stored as objects/<first 2 characters of object>/<object>). A later line

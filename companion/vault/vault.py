@@ -97,6 +97,7 @@ class Vault:
         )
         self.catalogue = Catalogue(root / "catalogue", self._tmp, recipient, identity)
         self._asset_key = identity.derive_key("asset-id")
+        self._cache_key = identity.derive_key("cache-mac")
         self._pending: list[Record] = []
         self._fingerprints: dict[
             str, dict[str, Fingerprint]
@@ -230,7 +231,13 @@ class Vault:
         except (IntegrityError, OSError) as exc:
             log.info("index cache unreadable (%s); rebuilding from the catalogue", exc)
             return None
-        return Index.from_bytes(data)
+        # Like a segment, the cache is encrypted to a public recipient: its MAC (the first 32
+        # bytes of the plaintext) shows that this vault's owner wrote it.
+        mac, database = data[:32], data[32:]
+        if not hmac.compare_digest(mac, hmac.digest(self._cache_key, database, "sha256")):
+            log.warning("index cache failed authentication; rebuilding from the catalogue")
+            return None
+        return Index.from_bytes(database)
 
     def _save_index(self) -> None:
         """Best effort: a vault on read-only media still opens, it just rebuilds each time.
@@ -238,7 +245,9 @@ class Vault:
         if not self.index.changed:
             return
         try:
-            data = crypto.encrypt_bytes(self.index.to_bytes(), self._recipient, "the index cache")
+            database = self.index.to_bytes()
+            mac = hmac.digest(self._cache_key, database, "sha256")
+            data = crypto.encrypt_bytes(mac + database, self._recipient, "the index cache")
             (self.root / "cache").mkdir(exist_ok=True)
             self._tmp.mkdir(exist_ok=True)
             atomic_write(self.root / "cache" / "index.age", data, self._tmp)
