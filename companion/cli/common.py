@@ -91,7 +91,14 @@ def read_passphrase(
     """--passphrase-file, then $COMPANION_PASSPHRASE (unless ``use_env`` is off, as for a new
     passphrase), then a hidden prompt on a terminal."""
     if pass_file is not None:
-        lines = pass_file.read_text("utf-8").splitlines()
+        try:
+            lines = pass_file.read_text("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            # Never echo the file's content: the message names the file, not what is in it.
+            raise UsageError(
+                f"cannot read the passphrase from {pass_file}",
+                hint="It must be a readable UTF-8 text file; its first line is the passphrase.",
+            ) from exc
         return lines[0] if lines else ""
     from_env = os.environ.get(PASSPHRASE_ENV) if use_env else None
     if from_env is not None:
