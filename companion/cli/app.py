@@ -21,8 +21,9 @@ from companion.errors import CompanionError, ExitCode
 
 app = typer.Typer(
     name="companion",
-    help="Take your iPhone photos back: back them up into an encrypted vault on this computer, "
-    "find the private ones, and lock the door before an app gets the keys to your camera roll.",
+    help="Take your iPhone photos back before an app gets the keys to your camera roll: back "
+    "them up into an encrypted vault on this computer, check them, and get them back. "
+    "New here? Run 'companion demo'.",
     epilog=EXIT_STATUS,
     no_args_is_help=True,
     add_completion=False,
