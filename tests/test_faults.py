@@ -85,7 +85,10 @@ def test_sigkill_at_several_points_then_resume(tmp_path: Path) -> None:
     new_vault(vault).close()
     args = ("backup", "--from", f"folder:{roll}", "--vault", str(vault))
     kills = 0
-    for threshold in (0, 3, 9, 15, 22):  # objects on disk when the process is killed
+    # Kill each run after it has written 0, 2, 4... new objects: at start-up, mid-way through
+    # the workers' first files, and later; each run resumes what the killed ones left.
+    for new_objects in (0, 2, 4, 6, 8):
+        threshold = len(object_files(vault)) + new_objects
         proc = spawn(*args)
         deadline = time.monotonic() + 60
         while len(object_files(vault)) < threshold and proc.poll() is None:
