@@ -226,3 +226,15 @@ def test_key_commands_add_change_and_export(
     assert call(capsys, "status", "--passphrase-file", str(third))[0] == 0
     code, _out, err = call(capsys, "key", "add", "--passphrase-file", str(third))
     assert code == 2 and "--new-passphrase-file" in err  # no terminal to ask on
+
+
+def test_paths_that_are_not_folders_are_usage_errors(
+    env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "a-file"
+    afile.write_text("not a folder")
+    call(capsys, "vault", "init", "--kdf-work-factor", str(WORK_FACTOR))
+    for args in (["restore", "--to", str(afile)], ["status", "--vault", str(afile)]):
+        code, _out, err = call(capsys, *args)
+        assert code == 2, (args, err)
+        assert "Traceback" not in err and "hint:" in err

@@ -97,7 +97,17 @@ def restore(
             f"{dest} is inside the vault",
             hint="Restore somewhere else: the vault must never hold a photo unencrypted.",
         )
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise UsageError(
+            f"{dest} is not a folder", hint="Give --to a folder, new or existing."
+        ) from exc
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create {dest}: {exc.strerror}",
+            hint="Choose a folder you can write to.",
+        ) from exc
     root = dest.resolve()
     report = RestoreReport()
     for stored in list(vault.assets(since, until)):

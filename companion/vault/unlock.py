@@ -29,7 +29,7 @@ def read_marker(root: Path) -> str:
     """Check the format marker and return the vault's recipient."""
     try:
         marker = json.loads((root / MARKER).read_text("utf-8"))
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, NotADirectoryError) as exc:
         raise VaultNotFound(f"no vault at {root}") from exc
     except (OSError, ValueError) as exc:
         raise UnsupportedFormat(f"{root / MARKER} is unreadable: {exc}") from exc
