@@ -1,26 +1,31 @@
-"""The guided tour: the whole journey on generated photos, with no phone attached.
+"""The guided tour: the whole journey against a simulated iPhone, with no phone attached.
 
-Until the simulated iPhone speaks USB, the tour reads a generated camera-roll folder through the
-folder connector (the same code path as ``companion backup --from folder:...``). Each step is a
-real library call against a real vault; ``narrate`` receives one line per step.
+A simulated iPhone starts in this process and speaks usbmuxd, lockdown and AFC on a private
+socket; the tour then uses exactly the code a real phone meets (``connect("usb")``): pairing,
+listing the camera roll and Photos.sqlite, streaming each file into a real vault. Each step is a
+real library call; ``narrate`` receives one line per step. Everything lives under one folder, so
+a second tour there is incremental, like a second backup of a real phone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from companion.backup import VaultStore, run_backup
-from companion.connectors import connect
+from companion.connectors import ConnectOptions, connect
 from companion.errors import IntegrityError
-from companion.model import BackupReport
-from companion.simulator.media import generate_camera_roll, write_camera_roll
+from companion.model import BackupReport, DeviceInfo
+from companion.simulator import Simulator
+from companion.simulator.phone import build_phone
 from companion.vault import Vault
 from companion.vault.crypto import DEFAULT_WORK_FACTOR
 from companion.vault.restore import RestoreReport, restore
 from companion.vault.status import VaultStatus, summarize
+from companion.vault.unlock import MARKER
 from companion.vault.verify import VerifyMode, VerifyReport, verify
 
 DEMO_PASSPHRASE = "demo passphrase"  # noqa: S105 (the tour's throwaway vault; printed to the person)
@@ -29,23 +34,16 @@ DEMO_PASSPHRASE = "demo passphrase"  # noqa: S105 (the tour's throwaway vault; p
 @dataclass(frozen=True, slots=True)
 class DemoReport:
     workdir: Path
-    camera_roll: Path
+    phone: DeviceInfo
     vault: Path
     restored: Path
+    created: bool  # a new vault (False: a second tour, the vault was already there)
     first_backup: BackupReport
     second_backup: BackupReport
     verify: VerifyReport
     restore: RestoreReport
-    identical: int  # restored files byte-identical to the originals
+    identical: int  # restored files byte-identical to the phone's
     status: VaultStatus
-
-
-def _digests(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def run_demo(
@@ -53,39 +51,50 @@ def run_demo(
     narrate: Callable[[str], None],
     *,
     seed: int = 7,
-    count: int = 24,
     work_factor: int = DEFAULT_WORK_FACTOR,
 ) -> DemoReport:
-    """Generate a camera roll, back it up twice, verify, restore and compare. Raises on failure."""
-    roll, vault_dir, restored = workdir / "camera-roll", workdir / "vault", workdir / "restored"
-    narrate(
-        f"1/6 Making a sample camera roll of {count} items (photos, screenshots, Live Photos, "
-        "videos, an edit) in a folder: the simulated iPhone will replace it when USB "
-        "support lands."
-    )
-    write_camera_roll(generate_camera_roll(seed, count), roll)
-    narrate(f"2/6 Creating an encrypted vault (passphrase: {DEMO_PASSPHRASE!r}).")
-    with Vault.create(vault_dir, DEMO_PASSPHRASE, work_factor=work_factor) as vault:
-        connector = connect(f"folder:{roll}")
-        narrate("3/6 Backing up: each file is hashed, encrypted and written once.")
-        first = run_backup(connector, VaultStore(vault))
-        narrate("4/6 Backing up again: nothing changed, so nothing is read.")
-        second = run_backup(connector, VaultStore(vault))
-        narrate("5/6 Verifying: decrypting every file and comparing its fingerprint.")
-        checked = verify(vault, VerifyMode.FULL)
-        narrate("6/6 Restoring into a new folder and comparing with the originals.")
-        restored_report = restore(vault, restored)
-        vault.flush()
-        status = summarize(vault)
-    originals, copies = _digests(roll), _digests(restored)
-    identical = sum(copies.get(path) == digest for path, digest in originals.items())
-    if identical != len(originals):
-        raise IntegrityError(f"only {identical} of {len(originals)} files came back identical")
+    """Simulate an iPhone, back it up twice, verify, restore and compare. Raises on failure."""
+    vault_dir, restored = workdir / "vault", workdir / "restored"
+    narrate("1/7 Making the simulated iPhone's camera roll (built once, then reused).")
+    phone = build_phone(workdir / "simulated-iphone", seed=seed, size="small")
+    with Simulator(phone) as simulator:
+        options = ConnectOptions(
+            notify=narrate,
+            usbmux_address=simulator.address,
+            pair_records=workdir / "pair-records",
+        )
+        connector = connect("usb", options)
+        with contextlib.closing(connector):  # type: ignore[type-var]
+            narrate("2/7 Connecting over usbmuxd and lockdown, pairing as a real iPhone asks.")
+            info = connector.info()
+            narrate(f"    found {info.name}: {info.model}, iOS {info.os_version}")
+            created = not (vault_dir / MARKER).exists()
+            if created:
+                narrate(f"3/7 Creating an encrypted vault (passphrase: {DEMO_PASSPHRASE!r}).")
+                vault = Vault.create(vault_dir, DEMO_PASSPHRASE, work_factor=work_factor)
+            else:
+                narrate("3/7 Opening the vault of the previous tour: this backup is incremental.")
+                vault = Vault.open(vault_dir, DEMO_PASSPHRASE, write=True)
+            with vault:
+                narrate("4/7 Backing up over USB: each file is streamed, hashed, encrypted once.")
+                first = run_backup(connector, VaultStore(vault))
+                narrate("5/7 Backing up again: nothing changed on the phone, so nothing is read.")
+                second = run_backup(connector, VaultStore(vault))
+                narrate("6/7 Verifying: decrypting every file and comparing its fingerprint.")
+                checked = verify(vault, VerifyMode.FULL)
+                narrate("7/7 Restoring into a folder and comparing with the phone's files.")
+                restored_report = restore(vault, restored)
+                vault.flush()
+                status = summarize(vault)
+    identical, total = _compare(phone.media_root, restored)
+    if identical != total:
+        raise IntegrityError(f"only {identical} of {total} files came back identical")
     return DemoReport(
         workdir,
-        roll,
+        info,
         vault_dir,
         restored,
+        created,
         first,
         second,
         checked,
@@ -93,3 +102,22 @@ def run_demo(
         identical,
         status,
     )
+
+
+def _compare(media_root: Path, restored: Path) -> tuple[int, int]:
+    """How many restored files equal the phone's file at the same path, out of all restored."""
+    identical = total = 0
+    for copy in sorted(p for p in restored.rglob("*") if p.is_file()):
+        total += 1
+        original = media_root / copy.relative_to(restored)
+        if original.is_file() and _sha256(original) == _sha256(copy):
+            identical += 1
+    return identical, total
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

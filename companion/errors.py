@@ -12,6 +12,13 @@ exceptions at their edge (``raise SourceUnavailable(...) from exc``); nothing el
     +-- PartialFailure (4)              some assets failed, the rest succeeded
     +-- SourceUnavailable (10)          phone, folder or account cannot be read
     |   +-- SourceChanged (10)          a file changed or shrank while it was read
+    |   +-- CloudOnly (10)              the original is only in iCloud (Optimize iPhone Storage)
+    +-- DeviceError (10)                the iPhone cannot be reached: stops the whole run
+    |   +-- DeviceNotFound (10)
+    |   +-- DeviceLocked (10)           passcode-locked: unlock it
+    |   +-- TrustDenied (10)            the person tapped Don't Trust
+    |   +-- TrustTimeout (10)           nobody tapped Trust in time
+    |   +-- DeviceDisconnected (10)     the cable was pulled, the phone went away mid-run
     +-- VaultError (1)
     |   +-- VaultNotFound (2)
     |   +-- VaultExists (2)
@@ -80,6 +87,50 @@ class SourceUnavailable(CompanionError):
 
 class SourceChanged(SourceUnavailable):
     default_hint = "The file was changing while it was read; it will be retried on the next run."
+
+
+class CloudOnly(SourceUnavailable):
+    default_hint = (
+        "The iPhone keeps only a small preview (Optimize iPhone Storage is on): back it up "
+        "from iCloud, or download the originals on the iPhone first."
+    )
+
+
+class DeviceError(CompanionError):
+    """The phone as a whole: unlike ``SourceUnavailable`` (one file), this stops the run."""
+
+    exit_code = ExitCode.SOURCE_UNAVAILABLE
+    default_hint = "Check the cable, unlock the iPhone, and run the command again."
+
+
+class DeviceNotFound(DeviceError):
+    default_hint = (
+        "Connect the iPhone with a cable, unlock it, and check 'companion devices'. "
+        "On Linux, usbmuxd must be running (or USBMUXD_SOCKET_ADDRESS set)."
+    )
+
+
+class DeviceLocked(DeviceError):
+    default_hint = "Unlock the iPhone, keep it unlocked, then run the command again."
+
+
+class TrustDenied(DeviceError):
+    default_hint = (
+        "Unplug and reconnect the iPhone, then tap Trust and enter the passcode. If the dialog "
+        "no longer appears: Settings > General > Transfer or Reset iPhone > Reset > "
+        "Reset Location & Privacy."
+    )
+
+
+class TrustTimeout(DeviceError):
+    default_hint = "Unlock the iPhone, tap Trust on the dialog and enter the passcode, then retry."
+
+
+class DeviceDisconnected(DeviceError):
+    default_hint = (
+        "Reconnect the iPhone and run the same command again: everything finished so far is "
+        "kept and the backup resumes."
+    )
 
 
 class VaultError(CompanionError):

@@ -58,6 +58,29 @@ class DeviceInfo:
     model: str | None = None
     os_version: str | None = None
     identifier: str | None = None
+    product_type: str | None = None  # Apple's model identifier, e.g. "iPhone15,2"
+    trusted: bool | None = None  # paired with this computer (None: the source has no such notion)
+    locked: bool | None = None  # passcode-locked, so it tells nothing more
+
+
+@dataclass(frozen=True, slots=True)
+class AppInfo:
+    """An installed app and what its Info.plist says it wants to use.
+
+    The usage strings are the app's own words shown in the permission prompt; an app that does
+    not declare ``photo_usage`` cannot ask to read the photo library at all. The access actually
+    granted is not readable from outside the phone.
+    """
+
+    bundle_id: str
+    name: str
+    version: str | None = None
+    system: bool = False
+    photo_usage: str | None = None  # NSPhotoLibraryUsageDescription: read (and write)
+    photo_add_usage: str | None = None  # NSPhotoLibraryAddUsageDescription: add only
+    camera_usage: str | None = None  # NSCameraUsageDescription
+    location_usage: str | None = None  # NSLocationWhenInUseUsageDescription
+    prevents_limited_prompt: bool = False  # PHPhotoLibraryPreventAutomaticLimitedAccessAlert
 
 
 @dataclass(frozen=True, slots=True)

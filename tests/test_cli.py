@@ -201,12 +201,17 @@ def test_help_loads_no_heavy_library() -> None:
 
 
 def test_demo_runs_the_journey(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, _err = call(capsys, "demo", "--workdir", str(tmp_path / "d"), "--json")
+    code, out, _err = call(capsys, "demo", "--dir", str(tmp_path / "d"), "--json")
     report = json.loads(out)
     assert code == 0
     assert report["identical"] == report["status"]["assets"] > 10
+    assert report["phone"]["source"].startswith("usb:")
     assert report["second_backup"]["new"] == 0
     assert report["verify"]["damaged"] == []
+    code, out, _err = call(capsys, "demo", "--dir", str(tmp_path / "d"), "--json")
+    again = json.loads(out)  # a second tour on the same folder is incremental
+    assert code == 0 and not again["created"] and again["first_backup"]["new"] == 0
+    assert again["first_backup"]["skipped"] == report["status"]["assets"]
 
 
 def test_key_commands_add_change_and_export(

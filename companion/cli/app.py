@@ -15,7 +15,15 @@ from typing import Annotated
 import typer
 
 from companion import __version__
-from companion.cli import backup_cmd, demo_cmd, key_cmd, read_cmd, vault_cmd
+from companion.cli import (
+    backup_cmd,
+    demo_cmd,
+    devices_cmd,
+    key_cmd,
+    read_cmd,
+    simulator_cmd,
+    vault_cmd,
+)
 from companion.cli.common import EXIT_STATUS
 from companion.errors import CompanionError, ExitCode
 
@@ -32,6 +40,8 @@ app = typer.Typer(
 )
 app.add_typer(vault_cmd.app, name="vault")
 app.add_typer(key_cmd.app, name="key")
+app.add_typer(simulator_cmd.app, name="simulator")
+devices_cmd.register(app)
 backup_cmd.register(app)
 read_cmd.register(app)
 demo_cmd.register(app)

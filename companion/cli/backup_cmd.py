@@ -13,14 +13,17 @@ from companion.cli.common import (
     JobsOpt,
     JsonOpt,
     PassFileOpt,
+    TrustTimeoutOpt,
+    UsbmuxOpt,
     VaultOpt,
     byte_bar,
+    closing_connector,
     emit_json,
     human_bytes,
     read_passphrase,
     vault_path,
 )
-from companion.connectors import Connector, connect, schemes
+from companion.connectors import ConnectOptions, Connector, connect, schemes
 from companion.errors import ExitCode
 from companion.model import Asset, BackupReport
 from companion.vault import Vault
@@ -54,10 +57,11 @@ def backup(
         typer.Option(
             "--from",
             metavar="SOURCE",
-            help=f"Where the photos are: {', '.join(s + ':' for s in schemes())} "
-            "(e.g. folder:/media/iPhone/DCIM, an iPhone camera-roll export or mounted DCIM).",
+            help=f"Where the photos are, one of {', '.join(schemes())}: usb (the only iPhone "
+            "connected by cable), usb:UDID (one of several, see 'companion devices'), "
+            "folder:PATH (a camera-roll export or a mounted DCIM folder).",
         ),
-    ],
+    ] = "usb",
     vault: VaultOpt = None,
     passphrase_file: PassFileOpt = None,
     dry_run: Annotated[
@@ -65,6 +69,15 @@ def backup(
         typer.Option("--dry-run", help="List what would be backed up; read and write nothing."),
     ] = False,
     jobs: JobsOpt = None,
+    usbmux: UsbmuxOpt = None,
+    trust_timeout: TrustTimeoutOpt = 120.0,
+    include_trashed: Annotated[
+        bool,
+        typer.Option(
+            "--include-trashed",
+            help="Also back up what the iPhone keeps in Recently Deleted.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> int:
     """Back up photos and videos into the vault, incrementally.
@@ -74,7 +87,25 @@ def backup(
     Files that fail (changed while read, unreadable) are listed and retried next run (exit 4).
     """
     root = vault_path(vault)
-    connector = connect(source)
+    options = ConnectOptions(
+        notify=lambda line: typer.echo(line, err=True),
+        usbmux_address=usbmux,
+        include_trashed=include_trashed,
+        trust_timeout=trust_timeout,
+    )
+    connector = connect(source, options)
+    with closing_connector(connector):
+        return _backup(connector, root, passphrase_file, dry_run, jobs, as_json)
+
+
+def _backup(
+    connector: Connector,
+    root: Path,
+    passphrase_file: Path | None,
+    dry_run: bool,
+    jobs: int | None,
+    as_json: bool,
+) -> int:
     if dry_run:
         report = _dry_run(connector, root, passphrase_file)
     else:

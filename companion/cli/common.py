@@ -72,6 +72,26 @@ JobsOpt = Annotated[
         show_default=False,
     ),
 ]
+UsbmuxOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--usbmux",
+        envvar="USBMUXD_SOCKET_ADDRESS",
+        metavar="ADDR",
+        help="Where usbmuxd listens: a socket path or HOST:PORT (e.g. a simulated iPhone from "
+        "'companion simulator serve'). Default: $USBMUXD_SOCKET_ADDRESS, else the system's.",
+        show_default=False,
+    ),
+]
+TrustTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--trust-timeout",
+        metavar="SECONDS",
+        min=1,
+        help="How long to wait for you to tap Trust on the iPhone.",
+    ),
+]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print a machine-readable JSON result on stdout.")
 ]
@@ -175,3 +195,14 @@ def byte_bar(total: int, desc: str, *, enabled: bool) -> Iterator[Any]:
         yield bar
     finally:
         bar.close()
+
+
+@contextmanager
+def closing_connector(connector: object) -> Iterator[None]:
+    """Close a connector that holds a link (a USB session) when the command is done."""
+    try:
+        yield
+    finally:
+        close = getattr(connector, "close", None)
+        if callable(close):
+            close()

@@ -1,16 +1,13 @@
-"""``companion demo``: the guided tour on generated photos."""
+"""``companion demo``: the guided tour on a simulated iPhone."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from companion.cli.common import EXIT_STATUS, JsonOpt, emit_json, human_bytes
-from companion.errors import UsageError
 
 
 def register(app: typer.Typer) -> None:
@@ -19,58 +16,57 @@ def register(app: typer.Typer) -> None:
 
 def demo(
     workdir: Annotated[
-        Path | None,
+        Path,
         typer.Option(
-            "--workdir",
-            help="Where to put the sample photos, vault and restored copy "
-            "(must not exist yet). Default: a temporary folder, removed at the end.",
+            "--dir",
+            metavar="DIR",
+            help="Where the tour keeps the simulated iPhone's files, its vault and the restored "
+            "copy. Run it again on the same folder to see an incremental backup.",
         ),
-    ] = None,
-    keep: Annotated[
-        bool, typer.Option("--keep", help="Keep the temporary folder to look around.")
-    ] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Which sample camera roll to generate.")] = 7,
+    ] = Path("companion-demo"),
+    seed: Annotated[int, typer.Option("--seed", help="Which sample iPhone to simulate.")] = 7,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the whole journey on a sample camera roll, with no phone and nothing of yours touched.
+    """Run the whole journey on a simulated iPhone: no phone needed, nothing of yours touched.
 
-    It backs up generated photos into a new encrypted vault, backs up again (nothing is read the
-    second time), verifies every file by decrypting it, restores them and checks that each one
-    comes back byte for byte.
+    A simulated iPhone starts inside this command and speaks the same USB protocols as a real
+    one. The tour pairs with it, backs its camera roll up into a new encrypted vault, backs up
+    again (nothing is read the second time), verifies every file by decrypting it, restores
+    them and checks that each one comes back byte for byte.
     """
-    from companion.demo import run_demo  # generating images loads Pillow: only when asked
+    from companion.demo import DEMO_PASSPHRASE, run_demo  # loads Pillow and the USB stack
 
-    temporary = workdir is None
-    if workdir is not None and workdir.exists():
-        raise UsageError(f"{workdir} already exists", hint="Name a new folder for --workdir.")
-    root = Path(tempfile.mkdtemp(prefix="companion-demo-")) if workdir is None else workdir
     say = (lambda _line: None) if as_json else typer.echo
-    try:
-        report = run_demo(root, say, seed=seed)
-    finally:
-        if temporary and not keep:
-            shutil.rmtree(root, ignore_errors=True)
+    report = run_demo(workdir, say, seed=seed)
     if as_json:
         emit_json(report)
         return
     first, second = report.first_backup, report.second_backup
+    phone = report.phone
     typer.echo("")
+    typer.echo(f"  iPhone     {phone.name} ({phone.model}, iOS {phone.os_version}), simulated")
     typer.echo(
-        f"  backup     {first.new} files stored ({human_bytes(first.bytes_read)}), "
-        f"{first.deduplicated} duplicates stored once"
+        f"  backup     {first.new} new files stored ({human_bytes(first.bytes_read)}), "
+        f"{first.skipped} already in the vault, {first.deduplicated} duplicates stored once"
     )
     typer.echo(f"  again      {second.new} new, {second.skipped} unchanged and not read")
     typer.echo(
         f"  verify     {report.verify.objects_checked} files decrypted and re-hashed, "
         f"{len(report.verify.damaged)} damaged"
     )
-    typer.echo(f"  restore    {report.identical} files back, byte-identical to the originals")
+    typer.echo(f"  restore    {report.identical} files back, byte-identical to the iPhone's")
     typer.echo(
         f"  vault      {report.status.assets} files, {human_bytes(report.status.stored_bytes)} "
-        "encrypted on disk"
+        f"encrypted on disk, in {report.vault}"
     )
-    if temporary and not keep:
-        typer.echo("The demo folder was removed (use --keep or --workdir to look around).")
-    else:
-        typer.echo(f"Everything is in {root}.")
-    typer.echo("Next: companion vault init, then companion backup --from folder:PATH")
+    typer.echo("")
+    typer.echo("Try next:")
+    hints = (
+        (f"companion ls --vault {report.vault}", f"passphrase: {DEMO_PASSPHRASE!r}"),
+        (f"companion demo --dir {report.workdir}", "again: an incremental backup"),
+        ("companion simulator serve", "a simulated iPhone for every other command"),
+        ("companion devices; companion backup", "with your own iPhone on a cable"),
+    )
+    width = max(len(command) for command, _ in hints) + 2
+    for command, why in hints:
+        typer.echo(f"  {command:<{width}}({why})")

@@ -13,16 +13,40 @@ never decides what to back up. Contract (checked for every connector by
   (at the latest when the end is reached); if the source went away, ``SourceUnavailable``.
 - Errors raised are ``CompanionError`` subclasses only.
 
-Optional abilities are separate protocols a connector may also satisfy (``Prober`` here; a
-``Remover`` and an ``AppLister`` come with their issues).
+Optional abilities are separate protocols a connector may also satisfy: ``Prober``,
+``Shareable``, ``AppLister`` (a ``Remover`` comes with the cleanup issue).
+
+A connector that holds a link (a USB session) also has ``close()``; callers use
+``contextlib.closing`` or call it when done. Connectors without one need no closing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from companion.model import Asset, DeviceInfo
+from companion.model import AppInfo, Asset, DeviceInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectOptions:
+    """What a caller may tell any connector; each uses the fields that concern it.
+
+    ``notify`` receives one line for the person when the source needs them (for a phone: "Unlock
+    your iPhone and tap Trust"); library code never prints. ``usbmux_address`` overrides the
+    ``USBMUXD_SOCKET_ADDRESS`` environment variable. ``include_trashed`` also lists what the
+    source keeps in Recently Deleted. ``trust_timeout`` is how long to wait for a person to tap
+    Trust, in seconds. ``pair_records`` is the folder where a phone's pairing with this computer
+    is kept (None: the USB library's own, under the home folder); pair records are secrets.
+    """
+
+    notify: Callable[[str], None] | None = None
+    usbmux_address: str | None = None
+    include_trashed: bool = False
+    trust_timeout: float = 120.0
+    pair_records: Path | None = None
 
 
 @runtime_checkable
@@ -65,3 +89,14 @@ class Shareable(Protocol):
     """
 
     def worker_spec(self) -> str: ...
+
+
+@runtime_checkable
+class AppLister(Protocol):
+    """A connector to a phone that can say which apps are installed and what they declare.
+
+    ``list_apps`` returns user-installed apps (``system=True`` ones only when asked), sorted by
+    bundle id, each with the usage descriptions of its Info.plist; it reads nothing else.
+    """
+
+    def list_apps(self, *, include_system: bool = False) -> list[AppInfo]: ...

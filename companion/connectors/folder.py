@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO
 
+from companion.connectors.base import ConnectOptions
 from companion.connectors.metadata import read_facts
 from companion.errors import SourceChanged, SourceUnavailable, UsageError
 from companion.model import Asset, AssetKind, DeviceInfo
@@ -47,6 +48,11 @@ _LIVE_VIDEO = ".mov"
 # adjustments. Both map back to the original's stem.
 _EDITED = re.compile(r"(?P<prefix>IMG)_E(?P<number>\d{4})", re.IGNORECASE)
 _ORIGINAL_ADJUSTMENTS = re.compile(r"(?P<prefix>IMG)_O(?P<number>\d{4})", re.IGNORECASE)
+
+
+def open_folder(rest: str, options: ConnectOptions) -> FolderConnector:
+    """The registry's factory for ``folder:``; no option concerns a folder."""
+    return FolderConnector(rest)
 
 
 class FolderConnector:

@@ -1,6 +1,17 @@
-"""The pretend iPhone: media, and later the services a real phone speaks.
+"""The pretend iPhone: media, and the services a real phone speaks over USB.
 
 This package plays the phone in tests and demos, so it imports nothing from ``companion``: the
-phone does not read our code. It may use the standard library, Pillow and pillow_heif only.
-``companion.simulator.media`` makes a deterministic camera roll from a seed.
+phone does not read our code. It may use the standard library (sqlite3 for the Photos library),
+Pillow, pillow_heif and segno (QR codes), plus the crypto library in ``keys`` only (the phone's
+own key pair and TLS).
+
+``build_phone`` makes a sample phone from a seed (media, Photos.sqlite, installed apps);
+``Simulator`` serves it over usbmuxd, lockdown, AFC and installation_proxy, with ``Faults`` to
+misbehave on purpose.
 """
+
+from companion.simulator.device import Faults, Stats
+from companion.simulator.phone import SamplePhone, build_phone
+from companion.simulator.server import Simulator
+
+__all__ = ["Faults", "SamplePhone", "Simulator", "Stats", "build_phone"]

@@ -17,7 +17,10 @@ Capture times move forward in UTC and are written with varying UTC offsets (a tr
 EXIF ``DateTimeOriginal`` + ``OffsetTimeOriginal``, QuickTime ``mvhd`` (UTC seconds since 1904),
 ``com.apple.quicktime.creationdate`` and ``udta/©day`` (ISO 8601 with an offset, as iOS writes;
 movies come from ``companion.simulator.quicktime``). Images are small so that a roll of 24 files
-takes about a second to make.
+takes about a second to make. This is the layout of a camera import (edits as ``IMG_E`` files and
+``.AAE`` sidecars); the phone's own layout is ``companion.simulator.roll``'s, which draws its
+pixels and metadata with the helpers here (``photo_pixels``, ``exif_bytes``, ``jpeg_bytes``,
+``heic_bytes`` with an embedded thumbnail, ``png_bytes``).
 """
 
 from __future__ import annotations
@@ -114,7 +117,7 @@ def write_camera_roll(items: Iterable[MediaItem], root: Path) -> None:
         target = root.joinpath(*relative.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(item.data)
-        stamp = _unix_ns(item.captured_at)
+        stamp = unix_ns(item.captured_at)
         os.utime(target, ns=(stamp, stamp))
 
 
@@ -141,19 +144,19 @@ class _Roll:
     def photo(self, folder: str, number: int, ext: str, with_gps: bool = False) -> list[MediaItem]:
         when = self.tick()
         gps = self._position() if with_gps or self.rng.random() < 0.4 else None
-        exif = _exif(when, gps=gps)
+        exif = exif_bytes(when, gps=gps)
         path = f"DCIM/{folder}/IMG_{number:04d}.{ext}"
         if ext == "HEIC":
-            data = _heic(_photo_pixels(self.rng, self.heic_size), exif)
+            data = heic_bytes(photo_pixels(self.rng, self.heic_size), exif)
         else:
-            data = _jpeg(_photo_pixels(self.rng, self.size), exif)
+            data = jpeg_bytes(photo_pixels(self.rng, self.size), exif)
         return [MediaItem(path, data, when, "photo", gps=gps)]
 
     def screenshot(self, folder: str, number: int) -> list[MediaItem]:
         when = self.tick()
-        image = _screen_pixels(self.rng, self.rng.choice(_SCREEN_SIZES))
+        image = screen_pixels(self.rng, self.rng.choice(_SCREEN_SIZES))
         buffer = io.BytesIO()
-        image.save(buffer, "PNG", exif=_exif(when, gps=None, comment="Screenshot"))
+        image.save(buffer, "PNG", exif=exif_bytes(when, gps=None, comment="Screenshot"))
         path = f"DCIM/{folder}/IMG_{number:04d}.PNG"
         return [MediaItem(path, buffer.getvalue(), when, "photo", screenshot=True)]
 
@@ -179,10 +182,10 @@ class _Roll:
     def edited_photo(self, folder: str, number: int) -> list[MediaItem]:
         """An original JPEG, its edited render ``IMG_E####.JPG`` and the ``.AAE`` recipe."""
         when = self.tick()
-        original = _photo_pixels(self.rng, self.size)
-        exif = _exif(when, gps=None)
+        original = photo_pixels(self.rng, self.size)
+        exif = exif_bytes(when, gps=None)
         stem = f"DCIM/{folder}/IMG_{number:04d}"
-        edited = _edit(original)
+        edited = edit_image(original)
         edit_time = when + timedelta(minutes=self.rng.randint(1, 600))
         recipe = {
             "adjustmentBaseVersion": 0,
@@ -195,10 +198,10 @@ class _Roll:
         }
         aae = plistlib.dumps(recipe, fmt=plistlib.FMT_XML)
         return [
-            MediaItem(f"{stem}.JPG", _jpeg(original, exif), when, "photo"),
+            MediaItem(f"{stem}.JPG", jpeg_bytes(original, exif), when, "photo"),
             MediaItem(
                 f"DCIM/{folder}/IMG_E{number:04d}.JPG",
-                _jpeg(edited, exif),
+                jpeg_bytes(edited, exif),
                 when,
                 "photo",
                 edited_of=f"{stem}.JPG",
@@ -223,7 +226,7 @@ class _Roll:
         return round(self.rng.uniform(-55, 70), 6), round(self.rng.uniform(-180, 180), 6)
 
 
-def _photo_pixels(rng: Random, size: tuple[int, int]) -> Image.Image:
+def photo_pixels(rng: Random, size: tuple[int, int]) -> Image.Image:
     """Gradient sky, soft blobs and sensor noise: compresses like a photo, not like a blank."""
     width, height = size
     top = Image.new("RGB", size, _colour(rng))
@@ -235,7 +238,7 @@ def _photo_pixels(rng: Random, size: tuple[int, int]) -> Image.Image:
     return Image.blend(Image.blend(base, blobs, 0.35), noise, 0.08)
 
 
-def _screen_pixels(rng: Random, size: tuple[int, int]) -> Image.Image:
+def screen_pixels(rng: Random, size: tuple[int, int]) -> Image.Image:
     """Flat UI blocks and lines of 'text': compresses like a screenshot."""
     width, height = size
     image = Image.new("RGB", size, (242, 242, 247))
@@ -251,7 +254,7 @@ def _screen_pixels(rng: Random, size: tuple[int, int]) -> Image.Image:
     return image
 
 
-def _edit(image: Image.Image) -> Image.Image:
+def edit_image(image: Image.Image) -> Image.Image:
     """What a quick edit does: crop a little, then brighten."""
     width, height = image.size
     cropped = image.crop((width // 10, height // 10, width - width // 10, height - height // 10))
@@ -262,14 +265,19 @@ def _colour(rng: Random) -> tuple[int, int, int]:
     return rng.randrange(256), rng.randrange(256), rng.randrange(256)
 
 
-def _exif(when: datetime, gps: tuple[float, float] | None, comment: str | None = None) -> bytes:
+def exif_bytes(
+    when: datetime,
+    gps: tuple[float, float] | None,
+    comment: str | None = None,
+    model: str = MODEL,
+) -> bytes:
     """EXIF as an iPhone writes it: local time in DateTimeOriginal, its offset beside it."""
     exif = Image.Exif()
     local = when.strftime("%Y:%m:%d %H:%M:%S")
     offset = _offset_text(when)
     if comment is None:
         exif[0x010F] = MAKE
-        exif[0x0110] = MODEL
+        exif[0x0110] = model
         exif[0x0131] = SOFTWARE
     exif[0x0132] = local  # DateTime
     sub = exif.get_ifd(0x8769)  # the Exif IFD
@@ -299,19 +307,38 @@ def _dms(value: float) -> tuple[float, float, float]:
     return float(degrees), float(minutes), round((value - degrees - minutes / 60) * 3600, 2)
 
 
-def _jpeg(image: Image.Image, exif: bytes) -> bytes:
+def jpeg_bytes(image: Image.Image, exif: bytes) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=88, exif=exif)
     return buffer.getvalue()
 
 
-def _heic(image: Image.Image, exif: bytes) -> bytes:
+def png_bytes(image: Image.Image, exif: bytes) -> bytes:
+    """A screenshot's PNG; light compression, since a phone-sized PNG is slow to squeeze."""
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", exif=exif, compress_level=1)
+    return buffer.getvalue()
+
+
+def heic_bytes(
+    image: Image.Image, exif: bytes, *, thumbnail: int | None = None, fast: bool = False
+) -> bytes:
+    """HEIC bytes; ``thumbnail`` embeds a preview that long on its long side, as iPhones do.
+
+    ``fast`` selects x265's ultrafast preset: ten times quicker, still a valid HEVC stream.
+    Both default off so that rolls made before they existed keep their exact bytes.
+    """
     import pillow_heif
 
     # Registering is idempotent; done here so that importing this module stays cheap.
     pillow_heif.register_heif_opener()
+    options: dict[str, object] = {}
+    if thumbnail is not None:
+        options["thumbnails"] = [thumbnail]
+    if fast:
+        options["enc_params"] = {"preset": "ultrafast"}
     buffer = io.BytesIO()
-    image.save(buffer, "HEIF", quality=60, exif=exif)
+    image.save(buffer, "HEIF", quality=60, exif=exif, **options)
     return buffer.getvalue()
 
 
@@ -325,6 +352,6 @@ def _offset_text(when: datetime) -> str:
     return f"{'-' if minutes < 0 else '+'}{hours:02d}:{rest:02d}"
 
 
-def _unix_ns(when: datetime) -> int:
+def unix_ns(when: datetime) -> int:
     """Exact nanoseconds since 1970 (float seconds would round away microseconds)."""
     return (when - _UNIX_EPOCH) // timedelta(microseconds=1) * 1000

@@ -1,16 +1,20 @@
 """Minimal QuickTime movies laid out as an iPhone writes them, for the simulated camera roll.
 
 Only the atoms a reader of capture dates needs are present; the ``mdat`` holds whatever payload
-the caller gives (random bytes in a simulated roll). Atom sizes are 32-bit: these files are small.
+the caller gives (random bytes in a simulated roll). Atom sizes are 32-bit, so a movie stays
+under 4 GiB; ``write_quicktime`` streams big ones without holding them.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import BinaryIO
 
 _QT_EPOCH = datetime(1904, 1, 1, tzinfo=UTC)
 _LANGUAGE_UND = 0x55C4  # ISO 639-2 "und" packed into 15 bits, as QuickTime text atoms carry it
+_MAX_PAYLOAD = 2**32 - 1 - 8 - 65536  # an mdat (and the file) must fit 32-bit atom sizes
 
 
 def make_quicktime(
@@ -29,6 +33,51 @@ def make_quicktime(
     ``com.apple.quicktime.creationdate``). ``payload`` becomes the ``mdat``. Tests use the flags
     to make movies whose only date is the one in ``mvhd``.
     """
+    moov = _moov(captured_at, creation_key, udta_date, duration_s, model)
+    return _head(len(payload)) + payload + moov
+
+
+def write_quicktime(
+    out: BinaryIO,
+    captured_at: datetime,
+    chunks: Iterable[bytes],
+    payload_size: int,
+    *,
+    duration_s: float = 3.0,
+    model: str = "iPhone 15",
+    udta_date: bool = True,
+) -> int:
+    """Stream the movie ``make_quicktime`` would make for ``b"".join(chunks)`` into ``out``.
+
+    For movies too big to hold: the ``mdat`` size is written first from ``payload_size``, then
+    the chunks as they come. Raises ``ValueError`` if the chunks do not add up to
+    ``payload_size`` (the atom sizes would lie) or the movie would outgrow 32-bit atoms.
+    Returns the bytes written.
+    """
+    if payload_size > _MAX_PAYLOAD:
+        raise ValueError(f"a payload of {payload_size} bytes needs 64-bit atoms")
+    moov = _moov(captured_at, True, udta_date, duration_s, model)
+    head = _head(payload_size)
+    out.write(head)
+    written = 0
+    for chunk in chunks:
+        out.write(chunk)
+        written += len(chunk)
+    if written != payload_size:
+        raise ValueError(f"payload was {written} bytes, not the {payload_size} announced")
+    out.write(moov)
+    return len(head) + written + len(moov)
+
+
+def _head(payload_size: int) -> bytes:
+    """ftyp, wide and the mdat header: everything before the payload."""
+    ftyp = _atom(b"ftyp", b"qt  ", struct.pack(">I", 0), b"qt  ")
+    return ftyp + _atom(b"wide") + struct.pack(">I4s", 8 + payload_size, b"mdat")
+
+
+def _moov(
+    captured_at: datetime, creation_key: bool, udta_date: bool, duration_s: float, model: str
+) -> bytes:
     offset = captured_at.utcoffset()
     if offset is None:
         raise ValueError("capture times must be aware")
@@ -49,14 +98,7 @@ def make_quicktime(
             _atom(b"udta", _atom(b"\xa9day", struct.pack(">HH", len(text), _LANGUAGE_UND), text))
         )
     moov.append(_mdta_meta(keys))
-    return b"".join(
-        [
-            _atom(b"ftyp", b"qt  ", struct.pack(">I", 0), b"qt  "),
-            _atom(b"wide"),
-            _atom(b"mdat", payload),
-            _atom(b"moov", *moov),
-        ]
-    )
+    return _atom(b"moov", *moov)
 
 
 def _atom(kind: bytes, *children: bytes) -> bytes:

@@ -1,0 +1,45 @@
+"""``companion devices``: the iPhones this computer can see."""
+
+from __future__ import annotations
+
+import typer
+
+from companion.cli.common import EXIT_STATUS, JsonOpt, UsbmuxOpt, emit_json
+from companion.connectors.base import ConnectOptions
+from companion.model import DeviceInfo
+
+
+def register(app: typer.Typer) -> None:
+    app.command("devices", epilog=EXIT_STATUS)(devices)
+
+
+def devices(usbmux: UsbmuxOpt = None, as_json: JsonOpt = False) -> None:
+    """List the iPhones connected by USB: name, model, iOS version, UDID, and whether each one
+    trusts this computer.
+
+    Nothing is paired or changed: a phone that does not trust this computer yet shows only what
+    it tells anyone. 'companion backup' asks you to tap Trust when it needs to.
+    """
+    from companion.connectors.usb import list_devices  # loads the USB library only when asked
+
+    found = list_devices(ConnectOptions(usbmux_address=usbmux))
+    if as_json:
+        emit_json(found)
+        return
+    if not found:
+        typer.echo("No iPhone is connected. Plug one in with a cable and unlock it.")
+        return
+    for device in found:
+        typer.echo(_line(device))
+
+
+def _line(device: DeviceInfo) -> str:
+    if device.locked:
+        state = "locked: unlock it to see more"
+    elif device.trusted:
+        state = "trusts this computer"
+    else:
+        state = "does not trust this computer yet"
+    model = device.model or "iPhone"
+    ios = f"iOS {device.os_version}" if device.os_version else "iOS ?"
+    return f"{device.name}  {model}  {ios}  {device.identifier}  ({state})"

@@ -1,0 +1,120 @@
+"""``companion simulator serve``: a simulated iPhone for trying companion with no phone."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from companion.cli.common import EXIT_STATUS
+
+if TYPE_CHECKING:
+    from companion.simulator import Simulator
+
+app = typer.Typer(
+    help="A simulated iPhone that speaks usbmuxd, lockdown and AFC like a real one.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+_SIZES = ("small", "medium", "large")
+_TRUST = ("accept", "pending", "deny")
+
+
+@app.command("serve", epilog=EXIT_STATUS)
+def serve(
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            "--listen",
+            metavar="ADDR",
+            help="A unix socket path, or HOST:PORT (port 0 picks a free one). "
+            "Default: a socket in a private temporary folder.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Which sample phone to make.")] = 7,
+    size: Annotated[
+        str,
+        typer.Option(
+            "--size",
+            help="small: a few dozen items; medium: a few hundred; large: about 1 GB "
+            "with videos over 100 MB (built once, then cached).",
+        ),
+    ] = "small",
+    count: Annotated[
+        int | None,
+        typer.Option("--count", min=1, help="Exactly this many items (tiny ones), e.g. 10000."),
+    ] = None,
+    phone_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--phone-dir",
+            metavar="DIR",
+            help="Build the phone's files here. Default: the user cache folder.",
+        ),
+    ] = None,
+    locked: Annotated[
+        bool, typer.Option("--locked", help="Start passcode-locked (answers PasswordProtected).")
+    ] = False,
+    trust: Annotated[
+        str,
+        typer.Option(
+            "--trust",
+            help="What the Trust dialog does for a new computer: accept, pending (until "
+            "you press Enter here), deny.",
+        ),
+    ] = "accept",
+    cloud_only: Annotated[
+        int, typer.Option("--cloud-only", min=0, help="Photos kept only in iCloud.")
+    ] = 0,
+    link_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--link-mbps",
+            min=1,
+            help="Pace file reads to this many MB/s (a real USB 2 iPhone gives about 32).",
+        ),
+    ] = None,
+) -> None:
+    """Run a simulated iPhone in the foreground until Ctrl-C.
+
+    It prints the address to give companion (or any usbmuxd client, such as pymobiledevice3 or
+    libimobiledevice's tools): USBMUXD_SOCKET_ADDRESS=ADDR companion devices
+    """
+    from companion.simulator import Faults, Simulator
+    from companion.simulator.phone import build_phone, cached_phone
+
+    if size not in _SIZES or trust not in _TRUST:
+        raise typer.BadParameter(
+            f"--size is one of {', '.join(_SIZES)}; --trust one of {', '.join(_TRUST)}"
+        )
+    typer.echo(f"Making the sample phone (seed {seed}, {count or size})...", err=True)
+    if phone_dir is not None:
+        phone = build_phone(phone_dir, seed=seed, size=size, count=count, cloud_only=cloud_only)
+    else:
+        phone = cached_phone(seed=seed, size=size, count=count, cloud_only=cloud_only)
+    faults = Faults(
+        locked=locked,
+        trust=trust,
+        cloud_only_paths=frozenset(phone.cloud_only),
+        link_rate=link_rate * 1e6 if link_rate else None,
+    )
+    with Simulator(phone, listen=listen, faults=faults) as simulator:
+        typer.echo(f"USBMUXD_SOCKET_ADDRESS={simulator.address}")
+        typer.echo(
+            f"Serving {phone.device.get('DeviceName')} (UDID {simulator.udid}), "
+            f"{phone.assets} photos and videos. Ctrl-C stops it.",
+            err=True,
+        )
+        if trust == "pending":
+            threading.Thread(target=_tap_on_enter, args=(simulator,), daemon=True).start()
+            typer.echo("Press Enter here to tap Trust on the simulated iPhone.", err=True)
+        simulator.serve_forever()
+
+
+def _tap_on_enter(simulator: Simulator) -> None:
+    for _line in sys.stdin:
+        simulator.tap_trust()

@@ -1,0 +1,240 @@
+"""The USB connector against the simulated iPhone: the shared contract, the Photos library, and
+every fault a real phone and cable can produce. Nothing of ours is mocked: the connector talks
+usbmuxd, lockdown (with TLS) and AFC through the unmodified pymobiledevice3."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+
+import pytest
+
+from companion.backup import VaultStore, run_backup
+from companion.connectors.usb import UsbConnector, list_devices
+from companion.errors import (
+    DeviceDisconnected,
+    DeviceLocked,
+    DeviceNotFound,
+    SourceUnavailable,
+    TrustDenied,
+    TrustTimeout,
+)
+from companion.model import AssetKind
+from companion.simulator import Faults, Simulator
+from companion.vault.restore import restore
+from companion.vault.verify import VerifyMode, verify
+from tests.connector_contract import ConnectorContract, Source
+from tests.support import digests, new_vault
+from tests.usb_support import media_files, phone_copy, usb
+
+BIG = "DCIM/100APPLE/IMG_0990.MOV"  # larger than two AFC reads, not in the library
+
+
+class TestUsbContract(ConnectorContract):
+    @pytest.fixture(autouse=True)
+    def _close(self) -> object:
+        yield
+        self.simulator.stop()
+        self.connector.close()
+
+    def make_connector(self, tmp_path: Path) -> Source:
+        phone = phone_copy(tmp_path)
+        self.root = phone.media_root
+        (self.root / BIG).write_bytes(bytes(range(256)) * (36 * 1024 + 5))
+        self.simulator = Simulator(phone).start()
+        from companion.connectors import ConnectOptions
+
+        options = ConnectOptions(
+            usbmux_address=self.simulator.address,
+            pair_records=tmp_path / "pairing",
+            include_trashed=True,  # then every file of the phone is listed
+        )
+        self.connector = UsbConnector(None, options)
+        return self.connector, media_files(self.root)
+
+    def rewrite(self, path: str, data: bytes) -> None:
+        (self.root / path).write_bytes(data)
+
+    def remove(self, path: str) -> None:
+        (self.root / path).unlink()
+
+
+def test_listing_follows_the_photos_library(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path)
+    with usb(phone, tmp_path) as (_, connector):
+        roll = connector.roll()
+    assets = {a.path: a for a in roll.assets}
+    assert roll.trashed >= 1  # Recently Deleted is skipped by default...
+    assert len(assets) < len(media_files(phone.media_root))  # ...so fewer files than the phone
+    lives = [a for a in assets.values() if a.live_group]
+    assert lives and all(sum(b.live_group == a.live_group for b in lives) == 2 for a in lives), (
+        "each Live Photo is a photo and a video"
+    )
+    assert any(a.kind is AssetKind.VIDEO and a.live_group for a in lives)
+    edits = [a for a in assets.values() if a.edited_of]
+    assert edits and all(e.path.startswith("PhotoData/Mutations/") for e in edits)
+    assert all(e.edited_of in assets for e in edits)
+    assert any(a.hidden for a in assets.values())
+    assert any(a.favourite for a in assets.values())
+    assert any(a.albums for a in assets.values())
+    assert any(a.screenshot for a in assets.values())
+    primaries = [a for a in assets.values() if a.path.startswith("DCIM/") and a.uid]
+    # Every photo and video has its row, including the newest, whose rows are only in the WAL.
+    assert len(primaries) == phone.assets - roll.trashed
+    assert all(a.captured_at is not None and a.captured_at.tzinfo for a in primaries)
+
+
+def test_device_facts_and_installed_apps(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path)
+    with usb(phone, tmp_path) as (simulator, connector):
+        info = connector.info()
+        apps = {a.bundle_id: a for a in connector.list_apps()}
+        everything = connector.list_apps(include_system=True)
+        devices = list_devices(connector._options)
+    assert info.identifier == simulator.udid == phone.device["UniqueDeviceID"]
+    assert info.os_version == phone.device["ProductVersion"]
+    assert info.name == phone.device["DeviceName"]
+    assert info.model and not info.model.startswith("iPhone1")  # a marketing name
+    assert apps["com.facebook.Facebook"].photo_usage
+    assert any(a.photo_add_usage and not a.photo_usage for a in apps.values())
+    assert any(not a.photo_usage and not a.photo_add_usage for a in apps.values())
+    assert not any(a.system for a in apps.values())
+    assert any(a.system for a in everything)
+    assert [d.identifier for d in devices] == [simulator.udid]
+    assert devices[0].trusted is True
+
+
+def test_backup_over_usb_restores_byte_identical_and_reruns_read_nothing(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path)
+    with usb(phone, tmp_path) as (simulator, connector), new_vault(tmp_path / "vault") as vault:
+        listed = len(list(connector.list_assets()))
+        first = run_backup(connector, VaultStore(vault))
+        served = simulator.stats.afc_bytes_served
+        second = run_backup(connector, VaultStore(vault))
+        library = sum(
+            (phone.media_root / "PhotoData" / name).stat().st_size
+            for name in ("Photos.sqlite", "Photos.sqlite-wal")
+        )
+        # The re-run read the library again, and not one photo.
+        assert simulator.stats.afc_bytes_served - served <= library
+        restore(vault, tmp_path / "restored")
+    assert not first.failed and first.new + first.deduplicated == listed
+    assert second.new == 0 and second.skipped == listed
+    restored = digests(tmp_path / "restored")
+    originals = digests(phone.media_root)
+    assert restored and all(originals[p] == d for p, d in restored.items())
+
+
+def test_locked_phone_is_a_clear_error_then_works_once_unlocked(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path)
+    with usb(phone, tmp_path, Faults(locked=True)) as (simulator, connector):
+        with pytest.raises(DeviceLocked) as caught:
+            connector.info()
+        assert caught.value.exit_code == 10 and "Unlock" in caught.value.hint
+        simulator.unlock()
+        connector.close()
+        with UsbConnector(None, connector._options) as again:
+            assert again.info().identifier == simulator.udid
+
+
+def test_trust_denied_and_trust_never_tapped(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path)
+    with usb(phone, tmp_path, Faults(trust="deny")) as (_, connector), pytest.raises(TrustDenied):
+        connector.info()
+    heard: list[str] = []
+    with usb(phone, tmp_path / "b", Faults(trust="pending"), notify=heard.append) as (_, slow):
+        slow._options = dataclasses.replace(slow._options, trust_timeout=1.5)
+        with pytest.raises(TrustTimeout):
+            slow.info()
+    assert any("tap Trust" in line for line in heard)
+
+
+def test_trust_tapped_while_waiting(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path)
+    heard: list[str] = []
+    with usb(phone, tmp_path, Faults(trust="pending"), notify=heard.append) as (sim, connector):
+        tapper = threading.Timer(1.0, sim.tap_trust)
+        tapper.start()
+        try:
+            assert connector.info().identifier == sim.udid
+        finally:
+            tapper.cancel()
+    assert any("tap Trust" in line for line in heard)
+
+
+def test_no_phone_and_no_usbmuxd_are_device_not_found(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path)
+    with usb(phone, tmp_path) as (simulator, connector):
+        simulator.unplug()
+        with pytest.raises(DeviceNotFound, match="no iPhone"):
+            connector.info()
+    from companion.connectors import ConnectOptions
+
+    nowhere = ConnectOptions(usbmux_address=str(tmp_path / "no-such-socket"))
+    with pytest.raises(DeviceNotFound, match="usbmuxd") as caught:
+        UsbConnector(None, nowhere).info()
+    assert "usbmuxd" in caught.value.hint
+
+
+def test_cable_pulled_mid_file_records_nothing_partial_and_the_rerun_completes(
+    tmp_path: Path,
+) -> None:
+    phone = phone_copy(tmp_path)
+    (phone.media_root / BIG).write_bytes(bytes(range(251)) * 40_000)  # ~10 MB: cut inside it
+    faults = Faults(cut_after_bytes=2_000_000 + 7 * 1024 * 1024 // 2)
+    with usb(phone, tmp_path, faults) as (simulator, connector), new_vault(tmp_path / "v") as vault:
+        with pytest.raises(DeviceDisconnected) as caught:
+            run_backup(connector, VaultStore(vault))
+        assert caught.value.exit_code == 10 and "resumes" in caught.value.hint
+        vault.flush()
+        kept = len(list(vault.assets()))
+        assert kept > 0, "files finished before the cut are kept"
+        assert not verify(vault, VerifyMode.FULL).damaged
+        simulator.faults.cut_after_bytes = None
+        simulator.plug()
+        connector.close()
+        with UsbConnector(None, connector._options) as again:
+            report = run_backup(again, VaultStore(vault))
+        assert not report.failed and report.new > 0
+        assert report.skipped >= kept
+        restore(vault, tmp_path / "restored")
+    restored = digests(tmp_path / "restored")
+    originals = digests(phone.media_root)
+    assert BIG in restored and all(originals[p] == d for p, d in restored.items())
+
+
+def test_an_unreadable_file_fails_alone(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path)
+    victim = sorted(p for p in media_files(phone.media_root) if p.endswith(".JPG"))[0]
+    faults = Faults(io_error_paths=frozenset({victim}))
+    with usb(phone, tmp_path, faults) as (_, connector), new_vault(tmp_path / "v") as vault:
+        report = run_backup(connector, VaultStore(vault))
+    assert list(report.failed) == [victim]
+    assert report.new > 0
+
+
+def test_cloud_only_photos_are_named_not_stored_empty(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path, cloud_only=2)
+    assert len(phone.cloud_only) == 2
+    faults = Faults(cloud_only_paths=frozenset(phone.cloud_only))
+    with usb(phone, tmp_path, faults) as (_, connector), new_vault(tmp_path / "v") as vault:
+        report = run_backup(connector, VaultStore(vault))
+        with pytest.raises(SourceUnavailable, match="only in iCloud"):
+            connector.open(next(a for a in connector.list_assets() if a.path in phone.cloud_only))
+    assert set(report.failed) == set(phone.cloud_only)
+    assert all("only in iCloud" in reason for reason in report.failed.values())
+
+
+def test_an_unreadable_library_falls_back_to_dcim_and_says_so(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path)
+    for name in ("Photos.sqlite", "Photos.sqlite-wal"):
+        path = phone.media_root / "PhotoData" / name
+        path.write_bytes(b"\x00garbage" * 512)
+    heard: list[str] = []
+    with usb(phone, tmp_path, notify=heard.append) as (_, connector):
+        assets = list(connector.list_assets())
+        note = connector.library_note
+    dcim = [p for p in media_files(phone.media_root) if p.startswith("DCIM/")]
+    assert sorted(a.path for a in assets) == sorted(dcim)
+    assert note and heard == [note] and "DCIM" in note

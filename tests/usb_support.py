@@ -1,0 +1,66 @@
+"""Shared set-up for tests that talk to the simulated iPhone over its real protocols.
+
+The sample phone is built once per test session and copied for each test that changes it
+(copying a small phone is much faster than making one). Pair records go to a folder of the
+test's own, never to the home folder.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from companion.connectors import ConnectOptions
+from companion.connectors.usb import UsbConnector
+from companion.simulator import Faults, Simulator
+from companion.simulator.phone import SamplePhone, build_phone
+
+SEED = 11
+
+
+@functools.cache
+def _built(seed: int, cloud_only: int) -> SamplePhone:
+    root = Path(tempfile.mkdtemp(prefix="companion-test-phone-"))
+    return build_phone(root / "phone", seed=seed, size="small", cloud_only=cloud_only)
+
+
+def phone_copy(where: Path, seed: int = SEED, cloud_only: int = 0) -> SamplePhone:
+    """A private copy of the session's sample phone under ``where`` (safe to change)."""
+    built = _built(seed, cloud_only)
+    target = where / "media"
+    shutil.copytree(built.media_root, target, copy_function=shutil.copy2)
+    return replace(built, media_root=target)
+
+
+@contextmanager
+def usb(
+    phone: SamplePhone, tmp_path: Path, faults: Faults | None = None, **options: object
+) -> Iterator[tuple[Simulator, UsbConnector]]:
+    """A running simulated iPhone and a USB connector to it; both closed afterwards."""
+    with Simulator(phone, faults=faults) as simulator:
+        connect_options = ConnectOptions(
+            usbmux_address=simulator.address,
+            pair_records=tmp_path / "pair-records",
+            trust_timeout=5,
+            **options,  # type: ignore[arg-type]
+        )
+        connector = UsbConnector(None, connect_options)
+        try:
+            yield simulator, connector
+        finally:
+            connector.close()
+
+
+def media_files(root: Path) -> dict[str, bytes]:
+    """Every camera-roll file of a phone's media root: DCIM and the edit renders."""
+    found = {}
+    for top in ("DCIM", "PhotoData/Mutations"):
+        for path in sorted((root / top).rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                found[path.relative_to(root).as_posix()] = path.read_bytes()
+    return found
