@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from companion.backup import VaultStore, run_backup
+from companion.connectors.iphone import choose_device
 from companion.connectors.usb import UsbConnector, list_devices
 from companion.errors import (
     DeviceDisconnected,
@@ -19,9 +21,11 @@ from companion.errors import (
     SourceUnavailable,
     TrustDenied,
     TrustTimeout,
+    UsageError,
 )
 from companion.model import AssetKind
 from companion.simulator import Faults, Simulator
+from companion.simulator.quicktime import make_quicktime
 from companion.vault.restore import restore
 from companion.vault.verify import VerifyMode, verify
 from tests.connector_contract import ConnectorContract, Source
@@ -238,3 +242,37 @@ def test_an_unreadable_library_falls_back_to_dcim_and_says_so(tmp_path: Path) ->
     dcim = [p for p in media_files(phone.media_root) if p.startswith("DCIM/")]
     assert sorted(a.path for a in assets) == sorted(dcim)
     assert note and heard == [note] and "DCIM" in note
+
+
+def test_choosing_among_connected_phones() -> None:
+    one = [("00008120-000A", "USB"), ("00008120-000A", "Network")]  # one phone, two links
+    assert choose_device(one, None) == "00008120-000A"
+    assert choose_device(one, "00008120000A") == "00008120-000A"  # dashes do not matter
+    with pytest.raises(DeviceNotFound, match="no iPhone is connected"):
+        choose_device([], None)
+    with pytest.raises(DeviceNotFound, match="00008120-000B"):
+        choose_device(one, "00008120-000B")
+    two = [*one, ("00008030-0001", "USB")]
+    with pytest.raises(UsageError, match="2 iPhones") as caught:
+        choose_device(two, None)  # never guess which phone to copy
+    assert "usb:UDID" in caught.value.hint and "00008030-0001" in caught.value.hint
+
+
+def test_probe_reads_capture_times_from_headers_when_the_library_is_gone(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path)
+    for name in ("Photos.sqlite", "Photos.sqlite-wal"):
+        (phone.media_root / "PhotoData" / name).unlink()
+    when = datetime(2024, 5, 1, 12, 30, tzinfo=timezone(timedelta(hours=2)))
+    (phone.media_root / BIG).write_bytes(make_quicktime(when, bytes(12 * 1024 * 1024)))
+    with usb(phone, tmp_path) as (simulator, connector):
+        assets = list(connector.list_assets())
+        probed = [connector.probe(a) for a in assets]
+        served = simulator.stats.afc_bytes_served
+        movie = connector.probe(next(a for a in assets if a.path == BIG))
+        movie_bytes = simulator.stats.afc_bytes_served - served
+    assert all(a.captured_at is None for a in assets)
+    media = [p for p in probed if p.kind in (AssetKind.PHOTO, AssetKind.VIDEO)]
+    assert media and all(p.captured_at and p.captured_at.tzinfo for p in media)
+    assert any(p.screenshot for p in probed)
+    assert movie.captured_at == when
+    assert movie_bytes < 512 * 1024  # the movie's boxes, not its 12 MB of frames

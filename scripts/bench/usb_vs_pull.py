@@ -126,9 +126,12 @@ def slug(name: str) -> str:
     return "-".join("".join(c if c.isalnum() else " " for c in name).split())
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
 def companion_command() -> tuple[str, ...]:
-    found = shutil.which("companion")
-    return (found,) if found else (sys.executable, "-m", "companion")
+    """This checkout's companion (``PYTHONPATH`` points at it), whatever is installed."""
+    return (sys.executable, "-m", "companion")
 
 
 # -- children -------------------------------------------------------------------------------------
@@ -562,6 +565,8 @@ def make_bench(workdir: Path, phone_cache: Path) -> Bench:
         "XDG_CACHE_HOME": str(home / ".cache"),
         "COMPANION_PASSPHRASE": PASSPHRASE,
         "PYTHONDONTWRITEBYTECODE": "1",
+        # children import companion from this checkout, not from wherever it is installed
+        "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
     }
     for name in ("COMPANION_VAULT", "USBMUXD_SOCKET_ADDRESS", "PYMOBILEDEVICE3_USBMUX"):
         env.pop(name, None)
@@ -616,6 +621,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    sys.path.insert(0, str(REPO))  # this checkout's companion, here and in every child
     if args.child:
         return child_main(args.child)
     try:

@@ -1,9 +1,11 @@
-"""A byte stream fed by chunks that another thread reads ahead, checked against a known size.
+"""Byte streams over a link (USB), built from plain callables so they know nothing of it.
 
-Used by connectors whose reads go over a link (USB): a producer reads the next chunks while the
-consumer (the vault: hash + encrypt) works on the current one. ``next_chunk`` returns the next
-chunk, ``b""`` at the end, or raises. Fewer bytes than announced, or more, raise
-``SourceChanged``: a source that truncates silently must not produce a short backup.
+``CheckedStream``: fed by chunks a producer reads ahead while the consumer (the vault: hash +
+encrypt) works on the current one. ``next_chunk`` returns the next chunk, ``b""`` at the end, or
+raises. Fewer bytes than announced, or more, raise ``SourceChanged``: a source that truncates
+silently must not produce a short backup.
+
+``SeekableFile``: random access for header parsers that jump between boxes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from companion.errors import SourceChanged
+
+_SEEK_BASES = (io.SEEK_SET, io.SEEK_CUR, io.SEEK_END)
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -71,3 +75,38 @@ class CheckedStream(io.RawIOBase):
         if not self.closed and self._on_close is not None:
             self._on_close()
         super().close()
+
+
+class SeekableFile(io.RawIOBase):
+    """A remote file as a seekable raw stream: ``read(n)`` returns up to ``n`` bytes from the
+    current position, ``seek(offset)`` moves to an absolute offset. The position is kept here
+    (AFC's "tell" is not exposed by its client), and the end is the size the listing gave."""
+
+    def __init__(
+        self, read: Callable[[int], bytes], seek: Callable[[int], None], size: int
+    ) -> None:
+        self._read, self._seek, self._size = read, seek, size
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = (0, self._position, self._size)[_SEEK_BASES.index(whence)]
+        target = max(0, base + offset)
+        self._seek(target)
+        self._position = target
+        return target
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._read(len(view))
+        view[: len(data)] = data
+        self._position += len(data)
+        return len(data)

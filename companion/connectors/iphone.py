@@ -1,0 +1,161 @@
+"""Facts about an iPhone that need no connection: names, paths, app and device records.
+
+Pure functions used by the USB connector (``connectors/usb/``, the only code that talks to
+the phone): which phone to use among those connected, which names from a listing are safe,
+which paths may be read, and how lockdown values and Info.plist keys become our records.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from companion.errors import DeviceNotFound, SourceUnavailable, UsageError
+from companion.model import AppInfo, DeviceInfo
+
+logger = logging.getLogger(__name__)
+
+# Info.plist keys asked of installation_proxy for each app.
+APP_KEYS = (
+    "CFBundleIdentifier",
+    "CFBundleDisplayName",
+    "CFBundleName",
+    "CFBundleShortVersionString",
+    "ApplicationType",
+    "NSPhotoLibraryUsageDescription",
+    "NSPhotoLibraryAddUsageDescription",
+    "NSCameraUsageDescription",
+    "NSLocationWhenInUseUsageDescription",
+    "PHPhotoLibraryPreventAutomaticLimitedAccessAlert",
+)
+READABLE_TOPS = ("DCIM/", "PhotoData/Mutations/", "PhotoData/Photos.sqlite")
+
+# Apple's model identifiers and the names people know them by (unknown ones are shown as is).
+_NAMES: dict[str, str] = {
+    "iPhone10,1": "iPhone 8", "iPhone10,4": "iPhone 8",
+    "iPhone10,2": "iPhone 8 Plus", "iPhone10,5": "iPhone 8 Plus",
+    "iPhone10,3": "iPhone X", "iPhone10,6": "iPhone X",
+    "iPhone11,2": "iPhone XS", "iPhone11,4": "iPhone XS Max", "iPhone11,6": "iPhone XS Max",
+    "iPhone11,8": "iPhone XR",
+    "iPhone12,1": "iPhone 11", "iPhone12,3": "iPhone 11 Pro", "iPhone12,5": "iPhone 11 Pro Max",
+    "iPhone12,8": "iPhone SE (2nd generation)",
+    "iPhone13,1": "iPhone 12 mini", "iPhone13,2": "iPhone 12",
+    "iPhone13,3": "iPhone 12 Pro", "iPhone13,4": "iPhone 12 Pro Max",
+    "iPhone14,4": "iPhone 13 mini", "iPhone14,5": "iPhone 13",
+    "iPhone14,2": "iPhone 13 Pro", "iPhone14,3": "iPhone 13 Pro Max",
+    "iPhone14,6": "iPhone SE (3rd generation)",
+    "iPhone14,7": "iPhone 14", "iPhone14,8": "iPhone 14 Plus",
+    "iPhone15,2": "iPhone 14 Pro", "iPhone15,3": "iPhone 14 Pro Max",
+    "iPhone15,4": "iPhone 15", "iPhone15,5": "iPhone 15 Plus",
+    "iPhone16,1": "iPhone 15 Pro", "iPhone16,2": "iPhone 15 Pro Max",
+    "iPhone17,3": "iPhone 16", "iPhone17,4": "iPhone 16 Plus",
+    "iPhone17,1": "iPhone 16 Pro", "iPhone17,2": "iPhone 16 Pro Max", "iPhone17,5": "iPhone 16e",
+    "iPhone18,3": "iPhone 17", "iPhone18,1": "iPhone 17 Pro", "iPhone18,2": "iPhone 17 Pro Max",
+    "iPhone18,4": "iPhone Air",
+}  # fmt: skip
+
+
+def marketing_name(product_type: str | None) -> str | None:
+    """ "iPhone15,2" -> "iPhone 14 Pro"; an unknown identifier comes back unchanged."""
+    if product_type is None:
+        return None
+    return _NAMES.get(product_type, product_type)
+
+
+def choose_device(devices: list[tuple[str, str]], wanted: str | None) -> str:
+    """The serial to use among usbmuxd's ``(serial, connection type)`` entries.
+
+    With a UDID, the matching phone (dashes do not matter); without one, the only phone. A phone
+    seen over both USB and Wi-Fi counts once. Several phones and no UDID is a usage error: a
+    backup must never guess which phone it is copying.
+    """
+    serials = sorted({serial for serial, _kind in devices})
+    if wanted is not None:
+        matches = [s for s in serials if s.replace("-", "") == wanted.replace("-", "")]
+        if matches:
+            return matches[0]
+        seen = ", ".join(serials) or "none"
+        raise DeviceNotFound(
+            f"no iPhone with UDID {wanted} is connected (connected: {seen})",
+            hint="Check the UDID with 'companion devices'; connect and unlock the iPhone.",
+        )
+    if not serials:
+        raise DeviceNotFound("no iPhone is connected")
+    if len(serials) > 1:
+        raise UsageError(
+            f"{len(serials)} iPhones are connected",
+            hint=f"Choose one with --from usb:UDID, one of: {', '.join(serials)}.",
+        )
+    return serials[0]
+
+
+def device_info(values: dict[str, Any], *, trusted: bool) -> DeviceInfo:
+    udid = str(values.get("UniqueDeviceID", ""))
+    product_type = _text(values.get("ProductType"))
+    return DeviceInfo(
+        source=f"usb:{udid}",
+        name=_text(values.get("DeviceName")) or "iPhone",
+        model=marketing_name(product_type),
+        os_version=_text(values.get("ProductVersion")),
+        identifier=udid,
+        product_type=product_type,
+        trusted=trusted,
+        locked=False,
+    )
+
+
+def app_info(entry: dict[str, Any]) -> AppInfo | None:
+    bundle_id = _text(entry.get("CFBundleIdentifier"))
+    if bundle_id is None:
+        return None
+    return AppInfo(
+        bundle_id=bundle_id,
+        name=_text(entry.get("CFBundleDisplayName"))
+        or _text(entry.get("CFBundleName"))
+        or bundle_id,
+        version=_text(entry.get("CFBundleShortVersionString")),
+        system=entry.get("ApplicationType") == "System",
+        photo_usage=_text(entry.get("NSPhotoLibraryUsageDescription")),
+        photo_add_usage=_text(entry.get("NSPhotoLibraryAddUsageDescription")),
+        camera_usage=_text(entry.get("NSCameraUsageDescription")),
+        location_usage=_text(entry.get("NSLocationWhenInUseUsageDescription")),
+        prevents_limited_prompt=entry.get("PHPhotoLibraryPreventAutomaticLimitedAccessAlert")
+        is True,
+    )
+
+
+def safe_name(name: str) -> bool:
+    """A listed name we handle: not hidden, no separator. Odd characters are kept (restore makes
+    them safe); only a name that could reach another folder is refused."""
+    if not name or name.startswith("."):  # ".", "..", and hidden system files
+        return False
+    if "/" in name or "\\" in name or "\0" in name:
+        logger.warning("skipped a file the iPhone listed with an unusable name: %r", name)
+        return False
+    return True
+
+
+def check_path(path: str) -> None:
+    """Refuse to ask the phone for anything but a camera-roll path we could have listed."""
+    parts = path.split("/")
+    if not path.startswith(READABLE_TOPS) or any(p in ("", ".", "..") for p in parts):
+        raise SourceUnavailable(
+            f"refusing to read {path!r}: not a camera-roll file",
+            hint="Only files under DCIM/ and PhotoData/Mutations/ are read from an iPhone.",
+        )
+
+
+def mtime_ns(value: object) -> int:
+    """The phone's modification time in nanoseconds. pymobiledevice3 turns the phone's
+    nanoseconds into a naive local ``datetime`` (microsecond precision); turning it back is
+    exact to the microsecond and stable from run to run, which is what skipping needs."""
+    if isinstance(value, datetime):
+        return round(value.timestamp() * 1_000_000) * 1000
+    if isinstance(value, int | float | str):
+        return int(value)
+    raise TypeError(f"unexpected modification time {value!r}")
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

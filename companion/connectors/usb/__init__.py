@@ -1,0 +1,238 @@
+"""``usb:`` sources: an iPhone on a cable, through usbmuxd, lockdown and AFC (pymobiledevice3).
+
+This package is the only place that imports pymobiledevice3 (lazily: ``companion --help`` never
+loads it): ``session.py`` holds the async side, ``translate.py`` turns its exceptions into ours
+with a hint a person can follow. The library is asyncio; each connector runs it on a private
+``Loop`` and waits with timeouts.
+
+``usb`` picks the only connected iPhone; ``usb:UDID`` a given one. The usbmuxd address comes from
+``ConnectOptions.usbmux_address``, else ``USBMUXD_SOCKET_ADDRESS``, else the system's, so the same
+code talks to a real usbmuxd or to the simulated iPhone.
+
+What is read, and how (``connectors.roll`` decides what each file becomes):
+- the ``DCIM/`` folders, one directory read each, and every file's size and date with ``stat``
+  requests sent many at a time on one AFC connection (answered in order, so the round trips
+  overlap instead of adding up);
+- ``PhotoData/Photos.sqlite`` and its ``-wal``, into memory only (``connectors.photosdb``), read
+  again once if the copy came out torn; without it DCIM alone, and the person is told;
+- the edit renders under ``PhotoData/Mutations/`` of the rows the library marks as edited.
+Nothing is ever written or deleted on the phone: deleting DCIM files behind the Photos library's
+back leaves broken photos in the Photos app, so this connector has no remover.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import logging
+from collections.abc import Coroutine, Iterator
+from pathlib import PurePosixPath
+from typing import Any, BinaryIO, TypeVar
+
+from companion.connectors.aioloop import Loop
+from companion.connectors.base import ConnectOptions
+from companion.connectors.iphone import app_info, check_path, device_info
+from companion.connectors.metadata import read_facts
+from companion.connectors.photosdb import LibraryUnreadable, PhotoRecord, read_library
+from companion.connectors.roll import Roll, assemble
+from companion.connectors.streams import CheckedStream, SeekableFile
+from companion.connectors.usb.session import (
+    AFC_CHUNK,
+    CALL_TIMEOUT,
+    PHOTOS_DB,
+    Session,
+    default_usbmux,
+    describe_devices,
+    open_session,
+)
+from companion.connectors.usb.translate import translate
+from companion.errors import CloudOnly, CompanionError, DeviceDisconnected, SourceUnavailable
+from companion.model import AppInfo, Asset, AssetKind, DeviceInfo
+
+__all__ = ["UsbConnector", "list_devices", "open_usb"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def open_usb(rest: str, options: ConnectOptions) -> UsbConnector:
+    """The registry's factory: ``usb`` or ``usb:UDID``."""
+    return UsbConnector(rest.strip() or None, options)
+
+
+class UsbConnector:
+    """An iPhone over USB. Satisfies ``Connector`` and ``AppLister``; ``close()`` when done.
+
+    The link opens on first use, pairing if needed (``options.notify`` then receives "Unlock your
+    iPhone and tap Trust"). Errors: ``DeviceNotFound``, ``DeviceLocked``, ``TrustDenied``,
+    ``TrustTimeout`` when the link cannot open; ``DeviceDisconnected`` when it drops, which stops
+    the run; ``CloudOnly``, ``SourceUnavailable`` or ``SourceChanged`` for one file.
+    """
+
+    def __init__(self, udid: str | None = None, options: ConnectOptions | None = None) -> None:
+        self._wanted = udid
+        self._options = options or ConnectOptions()
+        self._loop: Loop | None = None
+        self._session: Session | None = None
+        self._cloud_only: frozenset[str] = frozenset()
+        self.library_note: str | None = None  # why Photos.sqlite was not used, if it was not
+
+    def _run(self, coro: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT) -> T:
+        if self._loop is None:
+            coro.close()
+            raise DeviceDisconnected("the link to the iPhone is closed")
+        try:
+            return self._loop.run(coro, timeout)
+        except CompanionError:
+            raise
+        except TimeoutError as exc:
+            raise DeviceDisconnected(f"the iPhone stopped answering for {timeout:.0f} s") from exc
+        except Exception as exc:
+            raise translate(exc, self._wanted, self._options.trust_timeout) from exc
+
+    def _connected(self) -> Session:
+        if self._session is None:
+            self._loop = self._loop or Loop("companion-usb")
+            with default_usbmux(self._options.usbmux_address):
+                self._session = self._run(
+                    open_session(self._wanted, self._options),
+                    self._options.trust_timeout + CALL_TIMEOUT,
+                )
+        return self._session
+
+    def close(self) -> None:
+        """Close the link and stop its thread. Safe to call twice."""
+        session, loop = self._session, self._loop
+        self._session = self._loop = None
+        if loop is None:
+            return
+        if session is not None:
+            with contextlib.suppress(Exception):  # closing a dead link must not mask an error
+                loop.run(session.aclose(), 10)
+        loop.close()
+
+    def __enter__(self) -> UsbConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def source(self) -> str:
+        return f"usb:{self._connected().udid}"
+
+    def info(self) -> DeviceInfo:
+        return device_info(self._connected().values, trusted=True)
+
+    def list_assets(self) -> Iterator[Asset]:
+        yield from self.roll().assets
+
+    def roll(self) -> Roll:
+        """Everything on the camera roll, and which of it is only in iCloud."""
+        session = self._connected()
+        files = self._run(session.list_dcim(), CALL_TIMEOUT * 10)
+        records = self._library(session)
+        if records:
+            files.update(self._run(session.list_edits(records), CALL_TIMEOUT * 10))
+        roll = assemble(self.source, files, records, include_trashed=self._options.include_trashed)
+        self._cloud_only = roll.cloud_only
+        return roll
+
+    def open(self, asset: Asset) -> BinaryIO:
+        check_path(asset.path)
+        if asset.path in self._cloud_only:
+            raise CloudOnly(
+                f"{asset.path} is only in iCloud, not on the iPhone (Optimize iPhone Storage)"
+            )
+        session, loop = self._connected(), self._loop
+        queue, task = self._run(session.start_reading(asset.path, asset.size))
+
+        def next_chunk() -> bytes:
+            item = self._run(queue.get())
+            if isinstance(item, BaseException):
+                raise translate(item, self._wanted, path=asset.path) from item
+            return item
+
+        def stop() -> None:
+            if loop is not None and not task.done():
+                loop.cancel(task)
+
+        stream = CheckedStream(next_chunk, asset.size, asset.path, stop)
+        return io.BufferedReader(stream, AFC_CHUNK)
+
+    def probe(self, asset: Asset) -> Asset:
+        """Capture time and screenshot flag from the file's header, when the library did not
+        give them (it could not be read, or the file is newer than its row). Reads headers
+        only, with seeks; checks the file is still there either way."""
+        check_path(asset.path)
+        session = self._connected()
+        known = asset.captured_at is not None and asset.screenshot is not None
+        if known or asset.kind not in (AssetKind.PHOTO, AssetKind.VIDEO):
+            self._run(session.stat_one(asset.path), CALL_TIMEOUT)
+            return asset
+        handle = self._run(session.afc.fopen(asset.path))
+        try:
+            raw = SeekableFile(
+                lambda n: self._run(session.afc.fread(handle, min(n, AFC_CHUNK))),
+                lambda offset: self._run(session.afc.fseek(handle, offset, io.SEEK_SET)),
+                asset.size,
+            )
+            facts = read_facts(io.BufferedReader(raw, 64 * 1024), PurePosixPath(asset.path).suffix)
+        finally:
+            with contextlib.suppress(CompanionError):
+                self._run(session.afc.fclose(handle), 10)
+        if facts is None:
+            return asset
+        return dataclasses.replace(
+            asset,
+            captured_at=asset.captured_at or facts.captured_at,
+            screenshot=asset.screenshot if asset.screenshot is not None else facts.screenshot,
+        )
+
+    def list_apps(self, *, include_system: bool = False) -> list[AppInfo]:
+        session = self._connected()
+        raw = self._run(session.browse_apps("Any" if include_system else "User"))
+        apps = (app_info(entry) for entry in raw)
+        return sorted((a for a in apps if a is not None), key=lambda a: a.bundle_id)
+
+    def _library(self, session: Session) -> dict[str, PhotoRecord] | None:
+        """The library rows, or None (and a note for the person) if it cannot be read."""
+        error: SourceUnavailable | None = None
+        for _attempt in range(2):  # a copy taken while the phone writes can come out torn
+            try:
+                db = self._run(session.read_small(PHOTOS_DB), CALL_TIMEOUT * 5)
+                wal = self._run(session.read_small(PHOTOS_DB + "-wal"), CALL_TIMEOUT * 5)
+                if not db:
+                    raise LibraryUnreadable("the iPhone has no Photos library database")
+                return read_library(db, wal)
+            except SourceUnavailable as exc:  # LibraryUnreadable, or a read the phone refused
+                error = exc
+        self.library_note = (
+            f"{error}; backing up the DCIM folders alone (albums, hidden and favourite flags, "
+            "edits and Recently Deleted are unknown)"
+        )
+        logger.warning("%s", self.library_note)
+        if self._options.notify is not None:
+            self._options.notify(self.library_note)
+        return None
+
+
+def list_devices(options: ConnectOptions | None = None) -> list[DeviceInfo]:
+    """The iPhones usbmuxd sees, with what each tells before (or after) it trusts us.
+
+    Never pairs: an untrusted phone shows ``trusted=False`` and only what it tells anyone; a
+    trusted phone that is locked shows ``locked=True``.
+    """
+    options = options or ConnectOptions()
+    loop = Loop("companion-usb-devices")
+    try:
+        return loop.run(describe_devices(options), CALL_TIMEOUT)
+    except TimeoutError as exc:
+        raise DeviceDisconnected("usbmuxd or an iPhone stopped answering") from exc
+    except CompanionError:
+        raise
+    except Exception as exc:
+        raise translate(exc, None) from exc
+    finally:
+        loop.close()

@@ -1,0 +1,232 @@
+"""The USB link's async side: a paired lockdown session and one AFC connection.
+
+Everything here runs on the connector's private loop (``connectors.aioloop``); the connector in
+``connectors.usb`` waits for it with timeouts. Together with ``translate.py``, the only place that
+imports pymobiledevice3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from companion.connectors.base import ConnectOptions
+from companion.connectors.iphone import (
+    APP_KEYS,
+    choose_device,
+    device_info,
+    mtime_ns,
+    safe_name,
+)
+from companion.connectors.photosdb import PhotoRecord
+from companion.connectors.roll import FileStat, mutation_folder
+from companion.model import DeviceInfo
+
+if TYPE_CHECKING:
+    from pymobiledevice3.lockdown import LockdownClient
+    from pymobiledevice3.services.afc import AfcService
+
+PHOTOS_DB = "PhotoData/Photos.sqlite"
+AFC_CHUNK = 4 * 1024 * 1024  # the largest read AFC serves in one reply
+CALL_TIMEOUT = 60.0  # seconds without an answer before the phone counts as gone
+PREFETCH = 2  # chunks read ahead: reading overlaps hashing and encryption, memory stays small
+STAT_BATCH = 256  # stat requests in flight at once
+TRUST_PROMPT = "Unlock your iPhone and tap Trust, then enter its passcode (waiting {secs:.0f} s)."
+
+
+class Session:
+    """A paired lockdown session and one AFC connection. Every method runs on the link's loop."""
+
+    def __init__(self, lockdown: LockdownClient, afc: AfcService) -> None:
+        self.lockdown = lockdown
+        self.afc = afc
+        self.values: dict[str, Any] = dict(lockdown.all_values)
+        self.udid = str(self.values.get("UniqueDeviceID") or lockdown.identifier)
+
+    async def aclose(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.afc.aclose()
+        await self.lockdown.close()
+
+    async def listdir(self, path: str) -> list[str]:
+        from pymobiledevice3.exceptions import AfcFileNotFoundError
+
+        try:
+            return [n for n in await self.afc.listdir(path) if safe_name(n)]
+        except AfcFileNotFoundError:
+            return []
+
+    async def stat_many(self, paths: list[str]) -> dict[str, FileStat]:
+        """Sizes and dates of regular files among ``paths`` (vanished ones are left out)."""
+        from pymobiledevice3.exceptions import AfcFileNotFoundError
+
+        found: dict[str, FileStat] = {}
+        for start in range(0, len(paths), STAT_BATCH):
+            batch = paths[start : start + STAT_BATCH]
+            stats = await asyncio.gather(*(self.afc.stat(p) for p in batch), return_exceptions=True)
+            for path, st in zip(batch, stats, strict=True):
+                if isinstance(st, AfcFileNotFoundError):
+                    continue
+                if isinstance(st, BaseException):
+                    raise st
+                if st.get("st_ifmt") == "S_IFREG":
+                    found[path] = FileStat(int(st["st_size"]), mtime_ns(st["st_mtime"]))
+        return found
+
+    async def stat_one(self, path: str) -> FileStat:
+        st = await self.afc.stat(path)
+        return FileStat(int(st["st_size"]), mtime_ns(st["st_mtime"]))
+
+    async def list_dcim(self) -> dict[str, FileStat]:
+        names = []
+        for folder in sorted(await self.listdir("DCIM")):
+            names += [f"DCIM/{folder}/{n}" for n in await self.listdir(f"DCIM/{folder}")]
+        return await self.stat_many(names)
+
+    async def list_edits(self, records: dict[str, PhotoRecord]) -> dict[str, FileStat]:
+        """Edit renders and recipes of the rows marked as edited."""
+        folders = [mutation_folder(r) for r in records.values() if r.adjusted]
+        listings = await asyncio.gather(*(self.listdir(f) for f in folders))
+        names = [f"{f}/{n}" for f, listing in zip(folders, listings, strict=True) for n in listing]
+        return await self.stat_many(names)
+
+    async def read_small(self, path: str) -> bytes:
+        """A whole file (the library database), or b"" if it does not exist."""
+        from pymobiledevice3.exceptions import AfcFileNotFoundError
+
+        try:
+            handle = await self.afc.fopen(path)
+        except AfcFileNotFoundError:
+            return b""
+        try:
+            parts = []
+            while chunk := await self.afc.fread(handle, AFC_CHUNK):
+                parts.append(chunk)
+            return b"".join(parts)
+        finally:
+            await self.afc.fclose(handle)
+
+    async def start_reading(
+        self, path: str, size: int
+    ) -> tuple[asyncio.Queue[bytes | BaseException], asyncio.Task[None]]:
+        queue: asyncio.Queue[bytes | BaseException] = asyncio.Queue(PREFETCH)
+        return queue, asyncio.create_task(self._produce(path, size, queue))
+
+    async def _produce(self, path: str, size: int, queue: asyncio.Queue[Any]) -> None:
+        """Read ``path`` chunk by chunk into ``queue``, ending with b"" or an exception."""
+        try:
+            handle = await self.afc.fopen(path)
+        except Exception as exc:  # handed to the reader, who translates it
+            await queue.put(exc)
+            return
+        try:
+            count = 0
+            while count <= size:  # one read past the end proves the file did not grow
+                chunk = await self.afc.fread(handle, AFC_CHUNK)
+                await queue.put(chunk)
+                if not chunk:
+                    return
+                count += len(chunk)
+        except Exception as exc:
+            await queue.put(exc)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.afc.fclose(handle), 10)
+
+    async def browse_apps(self, kind: str) -> list[dict[str, Any]]:
+        from pymobiledevice3.services.installation_proxy import InstallationProxyService
+
+        async with InstallationProxyService(lockdown=self.lockdown) as proxy:
+            return list(await proxy.browse({"ApplicationType": kind}, list(APP_KEYS)))
+
+
+async def open_session(udid: str | None, options: ConnectOptions) -> Session:
+    """Find the phone, pair if needed (telling the person to tap Trust), open AFC."""
+    from pymobiledevice3.exceptions import PairingDialogResponsePendingError
+    from pymobiledevice3.lockdown import create_using_usbmux
+    from pymobiledevice3.services.afc import AfcService
+    from pymobiledevice3.usbmux import list_devices as mux_devices
+
+    address = options.usbmux_address
+    listed = await mux_devices(usbmux_address=address)
+    serial = choose_device([(d.serial, d.connection_type) for d in listed], udid)
+    records = options.pair_records
+    try:  # pair_timeout=0: if the Trust dialog is up, say so before waiting for it
+        lockdown = await create_using_usbmux(
+            serial=serial,
+            autopair=True,
+            pair_timeout=0,
+            usbmux_address=address,
+            pairing_records_cache_folder=records,
+        )
+    except PairingDialogResponsePendingError:
+        if options.notify is not None:
+            options.notify(TRUST_PROMPT.format(secs=options.trust_timeout))
+        lockdown = await create_using_usbmux(
+            serial=serial,
+            autopair=True,
+            pair_timeout=options.trust_timeout,
+            usbmux_address=address,
+            pairing_records_cache_folder=records,
+        )
+    afc = AfcService(lockdown)
+    try:
+        await afc.__aenter__()  # type: ignore[no-untyped-call]
+    except BaseException:
+        await lockdown.close()
+        raise
+    return Session(lockdown, afc)
+
+
+async def describe_devices(options: ConnectOptions) -> list[DeviceInfo]:
+    from pymobiledevice3.exceptions import PasswordRequiredError
+    from pymobiledevice3.lockdown import create_using_usbmux
+    from pymobiledevice3.usbmux import list_devices as mux_devices
+
+    address = options.usbmux_address
+    serials = sorted({d.serial for d in await mux_devices(usbmux_address=address)})
+    found = []
+    for serial in serials:
+        try:
+            lockdown = await create_using_usbmux(
+                serial=serial,
+                autopair=False,
+                usbmux_address=address,
+                pairing_records_cache_folder=options.pair_records,
+            )
+        except PasswordRequiredError:
+            found.append(DeviceInfo(f"usb:{serial}", "iPhone", identifier=serial, locked=True))
+            continue
+        try:
+            found.append(device_info(dict(lockdown.all_values), trusted=lockdown.paired))
+        finally:
+            await lockdown.close()
+    return found
+
+
+@contextlib.contextmanager
+def default_usbmux(address: str | None) -> Iterator[None]:
+    """Make ``address`` the default usbmuxd while a session opens.
+
+    pymobiledevice3 saves a new pair record through the *default* usbmuxd, whatever address it
+    was given (docs/design/usb-protocol-notes.md, pitfall 1); without this, the first pairing
+    with a phone behind another address fails after the record was written.
+    """
+    if not address:
+        yield
+        return
+    before = os.environ.get(_USBMUX_ENV)
+    os.environ[_USBMUX_ENV] = address
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(_USBMUX_ENV, None)
+        else:
+            os.environ[_USBMUX_ENV] = before
+
+
+_USBMUX_ENV = "USBMUXD_SOCKET_ADDRESS"
