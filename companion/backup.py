@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import BinaryIO, Protocol, cast
 
-from companion.connectors import Connector, Prober, Shareable, connect
+from companion.connectors import Connector, Prober, ReadAhead, Shareable, connect
 from companion.errors import SourceUnavailable
 from companion.model import Asset, BackupReport, EventKind, VaultEvent
 from companion.vault import Vault
@@ -80,15 +80,25 @@ class Store(Protocol):
 
 
 class ConnectorFetch:
-    """Describes (probe) and opens an asset through a connector."""
+    """Describes (probe) and opens an asset through a connector.
+
+    Probing only fills facts the listing did not give (a capture time, the screenshot flag): a
+    source whose listing already knows them (a phone's Photos library) is not asked again.
+    """
 
     def __init__(self, connector: Connector) -> None:
         self.connector = connector
 
     def __call__(self, asset: Asset) -> tuple[Asset, BinaryIO]:
         connector = self.connector
-        described = connector.probe(asset) if isinstance(connector, Prober) else asset
+        unknown = asset.captured_at is None or asset.screenshot is None
+        described = connector.probe(asset) if unknown and isinstance(connector, Prober) else asset
         return described, connector.open(asset)
+
+    def read_ahead(self, assets: list[Asset]) -> None:
+        """Tell a connector over a link the order it will be asked for files in."""
+        if isinstance(self.connector, ReadAhead):
+            self.connector.read_ahead(assets)
 
 
 _worker_connectors: dict[str, Connector] = {}
@@ -150,6 +160,8 @@ class VaultStore:
     def _here(
         self, assets: list[Asset], fetch: Fetch, progress: Progress
     ) -> Iterator[tuple[Asset, Result]]:
+        if isinstance(fetch, ConnectorFetch):
+            fetch.read_ahead(assets)
         for asset in assets:
             try:
                 described, stream = fetch(asset)

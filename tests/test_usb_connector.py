@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from companion.backup import VaultStore, run_backup
 from companion.connectors.iphone import choose_device
 from companion.connectors.usb import UsbConnector, list_devices
+from companion.connectors.usb.session import AFC_CHUNK, READ_AHEAD_BUDGET
 from companion.errors import (
     DeviceDisconnected,
     DeviceLocked,
@@ -276,3 +278,28 @@ def test_probe_reads_capture_times_from_headers_when_the_library_is_gone(tmp_pat
     assert any(p.screenshot for p in probed)
     assert movie.captured_at == when
     assert movie_bytes < 512 * 1024  # the movie's boxes, not its 12 MB of frames
+
+
+def test_read_ahead_stays_within_its_budget_and_survives_any_order(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path)
+    big = [f"DCIM/100APPLE/IMG_09{i}0.MOV" for i in range(3)]
+    for i, path in enumerate(big):
+        (phone.media_root / path).write_bytes(bytes([i]) * (9 * 1024 * 1024 + i))
+    files = media_files(phone.media_root)
+    with usb(phone, tmp_path) as (simulator, connector):
+        assets = {a.path: a for a in connector.list_assets()}
+        order = [assets[p] for p in big] + [a for p, a in assets.items() if p not in big]
+        before = simulator.stats.afc_bytes_served
+        connector.read_ahead(order)
+        time.sleep(0.5)  # let it fill its budget, no more
+        assert simulator.stats.afc_bytes_served - before <= READ_AHEAD_BUDGET + AFC_CHUNK
+        # Out of order: the second big file first (the first is dropped), then the first
+        # (no longer ahead: read on its own), then one stream closed half-way, then the rest.
+        for path in (big[1], big[0]):
+            with connector.open(assets[path]) as stream:
+                assert stream.read() == files[path]
+        with connector.open(assets[big[2]]) as stream:
+            assert stream.read(1000) == files[big[2]][:1000]
+        for asset in order[3:]:
+            with connector.open(asset) as stream:
+                assert stream.read() == files[asset.path], asset.path

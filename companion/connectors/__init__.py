@@ -11,7 +11,14 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from companion.connectors.base import AppLister, ConnectOptions, Connector, Prober, Shareable
+from companion.connectors.base import (
+    AppLister,
+    ConnectOptions,
+    Connector,
+    Prober,
+    ReadAhead,
+    Shareable,
+)
 from companion.errors import UsageError
 
 __all__ = [
@@ -19,6 +26,7 @@ __all__ = [
     "ConnectOptions",
     "Connector",
     "Prober",
+    "ReadAhead",
     "Shareable",
     "connect",
     "schemes",

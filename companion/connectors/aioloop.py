@@ -10,12 +10,23 @@ hashes and encrypts.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+
+def wait(future: concurrent.futures.Future[T], timeout: float) -> T:
+    """The result of a submitted coroutine; ``TimeoutError`` (and the coroutine cancelled)
+    after ``timeout`` seconds. Exceptions raised by the coroutine propagate unchanged."""
+    try:
+        return future.result(timeout)
+    except TimeoutError:
+        future.cancel()
+        raise
 
 
 class Loop:
@@ -29,12 +40,15 @@ class Loop:
     def run(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
         """Run ``coro`` on the loop and wait for it; ``TimeoutError`` after ``timeout`` seconds
         (the coroutine is then cancelled). Exceptions raised by ``coro`` propagate unchanged."""
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        try:
-            return future.result(timeout)
-        except TimeoutError:
-            future.cancel()
-            raise
+        return wait(self.submit(coro), timeout)
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Start ``coro`` on the loop and return at once; collect it with ``wait``."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def call(self, function: Callable[..., object], *args: object) -> None:
+        """Run a plain function on the loop's thread (loop state is not thread-safe)."""
+        self._loop.call_soon_threadsafe(function, *args)
 
     def cancel(self, task: asyncio.Task[Any]) -> None:
         """Cancel a task of this loop from any thread."""

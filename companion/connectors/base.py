@@ -14,7 +14,7 @@ never decides what to back up. Contract (checked for every connector by
 - Errors raised are ``CompanionError`` subclasses only.
 
 Optional abilities are separate protocols a connector may also satisfy: ``Prober``,
-``Shareable``, ``AppLister`` (a ``Remover`` comes with the cleanup issue).
+``Shareable``, ``ReadAhead``, ``AppLister`` (a ``Remover`` comes with the cleanup issue).
 
 A connector that holds a link (a USB session) also has ``close()``; callers use
 ``contextlib.closing`` or call it when done. Connectors without one need no closing.
@@ -22,7 +22,7 @@ A connector that holds a link (a USB session) also has ``close()``; callers use
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -89,6 +89,19 @@ class Shareable(Protocol):
     """
 
     def worker_spec(self) -> str: ...
+
+
+@runtime_checkable
+class ReadAhead(Protocol):
+    """A connector over a link that can start reading the next files before they are opened.
+
+    ``read_ahead(assets)`` is a hint: these assets will be opened next, in this order. The
+    connector may read them ahead within a small memory budget; opening one out of order drops
+    what was read ahead of it, opening one not in the list drops everything. Only a caller that
+    really opens them calls it (a dry run does not).
+    """
+
+    def read_ahead(self, assets: Sequence[Asset]) -> None: ...
 
 
 @runtime_checkable

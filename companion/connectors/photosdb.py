@@ -24,7 +24,6 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import PurePosixPath
 
 from companion.errors import SourceUnavailable
 
@@ -74,7 +73,9 @@ class PhotoRecord:
 
     @property
     def stem_path(self) -> str:
-        return f"{self.directory}/{PurePosixPath(self.filename).stem}"
+        dot = self.filename.rfind(".")
+        stem = self.filename[:dot] if dot > 0 else self.filename
+        return f"{self.directory}/{stem}"
 
 
 def replay_wal(db: bytes, wal: bytes) -> bytes:

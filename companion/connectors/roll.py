@@ -46,7 +46,9 @@ _KINDS: dict[str, AssetKind] = {
 
 def kind_of(name: str) -> AssetKind:
     """What a file is, from its suffix (case does not matter)."""
-    return _KINDS.get(PurePosixPath(name).suffix.lower(), AssetKind.OTHER)
+    base = name.rpartition("/")[2]
+    dot = base.rfind(".")
+    return _KINDS.get(base[dot:].lower(), AssetKind.OTHER) if dot > 0 else AssetKind.OTHER
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +118,7 @@ def _owner(
         if len(parts) >= 3 and parts[-2] == ADJUSTMENTS:
             return by_stem.get("/".join(parts[:-2]))
         return None
-    pure = PurePosixPath(path)
-    record = by_stem.get(str(pure.with_suffix("")))
+    record = by_stem.get(_without_suffix(path))
     if record is not None and (record.live or kind_of(path) is AssetKind.SIDECAR):
         return record
     return None
@@ -150,6 +151,13 @@ def _asset(source: str, path: str, stat: FileStat, owner: PhotoRecord | None) ->
         if own and owner.original_name not in (None, owner.filename)
         else None,
     )
+
+
+def _without_suffix(path: str) -> str:
+    folder, _, base = path.rpartition("/")
+    dot = base.rfind(".")
+    stem = base[:dot] if dot > 0 else base
+    return f"{folder}/{stem}" if folder else stem
 
 
 def _ns(when: datetime | None) -> int:

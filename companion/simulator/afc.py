@@ -132,27 +132,53 @@ def _pairs(values: dict[str, object]) -> bytes:
     return b"".join(f"{key}\0{value}\0".encode() for key, value in values.items())
 
 
+def _is_link(path: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 class MediaRoot:
-    """Maps AFC paths to places under the media root, refusing any way out of it."""
+    """Maps AFC paths to places under the media root, refusing any way out of it.
+
+    A listing asks for thousands of entries of a few folders, so each folder's resolved path is
+    remembered (``forget`` after this connection changes the tree); the entry itself costs one
+    ``lstat``, and a symbolic link is followed to check that it stays inside.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self._text = str(self.root)
+        self._folders: dict[str, str] = {}
 
-    def _inside(self, path: Path) -> bool:
-        return path == self.root or path.is_relative_to(self.root)
+    def _inside(self, path: str) -> bool:
+        return path == self._text or path.startswith(self._text + os.sep)
+
+    def forget(self) -> None:
+        """Drop remembered folders: the tree was changed through this connection."""
+        self._folders.clear()
 
     def entry(self, path: str) -> Path:
         """The path of the entry itself, not following a final symbolic link (lstat, unlink)."""
-        joined = Path(os.path.normpath(self.root / path.lstrip("/")))
+        joined = os.path.normpath(f"{self._text}/{path.lstrip('/')}")
+        if joined == self._text:
+            return self.root
         if not self._inside(joined):
             raise Refused(AfcError.PERM_DENIED)
-        if joined == self.root:
-            return joined
-        parent = joined.parent.resolve()
-        entry = parent / joined.name
-        if not self._inside(parent) or not self._inside(entry.resolve()):
+        folder, name = os.path.split(joined)
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            real_folder = os.path.realpath(folder)
+            if not self._inside(real_folder):
+                raise Refused(AfcError.PERM_DENIED)
+            if len(self._folders) > 4096:
+                self._folders.clear()
+            self._folders[folder] = real_folder
+        entry = f"{real_folder}/{name}"
+        if _is_link(entry) and not self._inside(os.path.realpath(entry)):
             raise Refused(AfcError.PERM_DENIED)
-        return entry
+        return Path(entry)
 
     def real(self, path: str) -> Path:
         """The fully resolved path (symbolic links followed), which must stay inside the root."""
@@ -336,6 +362,7 @@ class AfcSession:
         return Op.STATUS, _U64.pack(0)
 
     def make_dir(self, payload: bytes) -> Reply:
+        self.media.forget()
         self.media.real(_cstrings(payload, 1)[0]).mkdir(parents=True, exist_ok=True)
         return Op.STATUS, _U64.pack(0)
 
@@ -343,6 +370,7 @@ class AfcSession:
         entry = self.media.entry(_cstrings(payload, 1)[0])
         if entry == self.media.root:
             raise Refused(AfcError.PERM_DENIED)
+        self.media.forget()
         if not entry.is_dir() or entry.is_symlink():
             entry.unlink()
         elif contents:
@@ -355,6 +383,7 @@ class AfcSession:
         source, target = (self.media.entry(path) for path in _cstrings(payload, 2))
         if self.media.root in (source, target):
             raise Refused(AfcError.PERM_DENIED)
+        self.media.forget()
         source.rename(target)
         return Op.STATUS, _U64.pack(0)
 

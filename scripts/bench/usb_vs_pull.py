@@ -31,8 +31,9 @@ Method
    under 0.5x the ``afc ls -r`` command.
 7. Peak RSS and CPU time of every child come from ``os.wait4`` (``ru_maxrss`` of the largest
    process in the child's tree, so companion's worker processes count). The phone's CPU time per
-   operation is read from ``/proc/PID/stat`` of the simulator. Target: companion's peak RSS under
-   half the largest video on the phone (videos must be streamed, not held).
+   operation is read from ``/proc/PID/stat`` of the simulator. Target: what companion's peak RSS
+   adds to the raw AFC reader's (the USB stack itself) stays under half the largest video on the
+   phone: videos are streamed, not held.
 
 MB means 10**6 bytes. The simulator and the client share the machine's cores; the first line of
 the output says how many there are. A missed target is a measurement, not an error: the exit
@@ -66,7 +67,7 @@ SEED = 7
 USB2_MBPS = 32.0
 THROUGHPUT_TARGET = 0.9  # companion MB/s / pull MB/s, at least
 NOOP_TARGET = 0.5  # companion seconds / afc ls -r seconds, under
-RSS_SHARE_TARGET = 0.5  # companion peak RSS / largest video, under
+RSS_SHARE_TARGET = 0.5  # (companion peak RSS - raw reader's) / largest video, under
 BIG_FILE = 50 * MB  # the RSS target applies when the phone has a file at least this big
 START_TIMEOUT = 900.0  # a first build of the large phone takes ~100 s
 COPY_TIMEOUT = 1800.0
@@ -597,10 +598,11 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             results += found
             checks += found_checks
         companion_rss = max(r.peak_rss_mb for r in results if r.name.startswith("companion"))
+        floor = min(r.peak_rss_mb for r in results if r.name.startswith("raw AFC read"))
         checks.append(
             Check(
-                f"companion peak RSS / largest file ({largest / MB:.0f} MB)",
-                companion_rss * MB / largest,
+                f"companion extra RSS / largest file ({largest / MB:.0f} MB)",
+                (companion_rss - floor) * MB / largest,
                 "x",
                 # only a phone with big videos (large) shows whether they are streamed
                 RSS_SHARE_TARGET if largest >= BIG_FILE else None,

@@ -22,15 +22,16 @@ back leaves broken photos in the Photos app, so this connector has no remover.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import io
 import logging
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO, TypeVar
 
-from companion.connectors.aioloop import Loop
+from companion.connectors.aioloop import Loop, wait
 from companion.connectors.base import ConnectOptions
 from companion.connectors.iphone import app_info, check_path, device_info
 from companion.connectors.metadata import read_facts
@@ -41,6 +42,9 @@ from companion.connectors.usb.session import (
     AFC_CHUNK,
     CALL_TIMEOUT,
     PHOTOS_DB,
+    PREFETCH,
+    READ_AHEAD_BUDGET,
+    ReadAhead,
     Session,
     default_usbmux,
     describe_devices,
@@ -76,14 +80,21 @@ class UsbConnector:
         self._loop: Loop | None = None
         self._session: Session | None = None
         self._cloud_only: frozenset[str] = frozenset()
+        self._ahead: ReadAhead | None = None
         self.library_note: str | None = None  # why Photos.sqlite was not used, if it was not
 
     def _run(self, coro: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT) -> T:
+        return self._wait(self._submit(coro), timeout)
+
+    def _submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         if self._loop is None:
             coro.close()
             raise DeviceDisconnected("the link to the iPhone is closed")
+        return self._loop.submit(coro)
+
+    def _wait(self, future: concurrent.futures.Future[T], timeout: float = CALL_TIMEOUT) -> T:
         try:
-            return self._loop.run(coro, timeout)
+            return wait(future, timeout)
         except CompanionError:
             raise
         except TimeoutError as exc:
@@ -103,6 +114,7 @@ class UsbConnector:
 
     def close(self) -> None:
         """Close the link and stop its thread. Safe to call twice."""
+        self._cancel_read_ahead()
         session, loop = self._session, self._loop
         self._session = self._loop = None
         if loop is None:
@@ -131,8 +143,10 @@ class UsbConnector:
     def roll(self) -> Roll:
         """Everything on the camera roll, and which of it is only in iCloud."""
         session = self._connected()
-        files = self._run(session.list_dcim(), CALL_TIMEOUT * 10)
+        # The stats go out first; the library is copied and parsed here while they are answered.
+        listing = self._submit(session.list_dcim())
         records = self._library(session)
+        files = self._wait(listing, CALL_TIMEOUT * 10)
         if records:
             files.update(self._run(session.list_edits(records), CALL_TIMEOUT * 10))
         roll = assemble(self.source, files, records, include_trashed=self._options.include_trashed)
@@ -145,21 +159,42 @@ class UsbConnector:
             raise CloudOnly(
                 f"{asset.path} is only in iCloud, not on the iPhone (Optimize iPhone Storage)"
             )
-        session, loop = self._connected(), self._loop
-        queue, task = self._run(session.start_reading(asset.path, asset.size))
+        session = self._connected()
+        reader = self._ahead
+        if reader is None or not self._run(reader.claim(asset.path)):
+            self._cancel_read_ahead()
+            reader = self._run(_start(session, [(asset.path, asset.size)], AFC_CHUNK * PREFETCH))
+        done = False
 
         def next_chunk() -> bytes:
-            item = self._run(queue.get())
+            nonlocal done
+            item = self._run(reader.take(asset.path))
             if isinstance(item, BaseException):
+                done = True
                 raise translate(item, self._wanted, path=asset.path) from item
+            done = not item
             return item
 
         def stop() -> None:
-            if loop is not None and not task.done():
-                loop.cancel(task)
+            if not done and self._loop is not None:
+                self._loop.call(reader.drop, asset.path)
 
         stream = CheckedStream(next_chunk, asset.size, asset.path, stop)
         return io.BufferedReader(stream, AFC_CHUNK)
+
+    def read_ahead(self, assets: Sequence[Asset]) -> None:
+        """Start reading ``assets`` in this order, a few chunks ahead of whoever opens them
+        (``ReadAhead``): while the vault encrypts and syncs one file, the next one is already
+        on its way. Opening anything else drops what was read ahead."""
+        self._cancel_read_ahead()
+        files = [(a.path, a.size) for a in assets if a.path not in self._cloud_only]
+        if files:
+            self._ahead = self._run(_start(self._connected(), files, READ_AHEAD_BUDGET))
+
+    def _cancel_read_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and self._loop is not None:
+            self._loop.cancel(ahead.task)
 
     def probe(self, asset: Asset) -> Asset:
         """Capture time and screenshot flag from the file's header, when the library did not
@@ -216,6 +251,10 @@ class UsbConnector:
         if self._options.notify is not None:
             self._options.notify(self.library_note)
         return None
+
+
+async def _start(session: Session, files: list[tuple[str, int]], budget: int) -> ReadAhead:
+    return session.read_files(files, budget)
 
 
 def list_devices(options: ConnectOptions | None = None) -> list[DeviceInfo]:

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 PHOTOS_DB = "PhotoData/Photos.sqlite"
 AFC_CHUNK = 4 * 1024 * 1024  # the largest read AFC serves in one reply
 CALL_TIMEOUT = 60.0  # seconds without an answer before the phone counts as gone
-PREFETCH = 2  # chunks read ahead: reading overlaps hashing and encryption, memory stays small
+PREFETCH = 2  # chunks read ahead of a file opened on its own
+READ_AHEAD_BUDGET = 4 * AFC_CHUNK  # bytes read ahead across the files of a backup
 STAT_BATCH = 256  # stat requests in flight at once
 TRUST_PROMPT = "Unlock your iPhone and tap Trust, then enter its passcode (waiting {secs:.0f} s)."
 
@@ -109,32 +110,9 @@ class Session:
         finally:
             await self.afc.fclose(handle)
 
-    async def start_reading(
-        self, path: str, size: int
-    ) -> tuple[asyncio.Queue[bytes | BaseException], asyncio.Task[None]]:
-        queue: asyncio.Queue[bytes | BaseException] = asyncio.Queue(PREFETCH)
-        return queue, asyncio.create_task(self._produce(path, size, queue))
-
-    async def _produce(self, path: str, size: int, queue: asyncio.Queue[Any]) -> None:
-        """Read ``path`` chunk by chunk into ``queue``, ending with b"" or an exception."""
-        try:
-            handle = await self.afc.fopen(path)
-        except Exception as exc:  # handed to the reader, who translates it
-            await queue.put(exc)
-            return
-        try:
-            count = 0
-            while count <= size:  # one read past the end proves the file did not grow
-                chunk = await self.afc.fread(handle, AFC_CHUNK)
-                await queue.put(chunk)
-                if not chunk:
-                    return
-                count += len(chunk)
-        except Exception as exc:
-            await queue.put(exc)
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.afc.fclose(handle), 10)
+    def read_files(self, files: list[tuple[str, int]], budget: int) -> ReadAhead:
+        """Start reading ``files`` (path, listed size) in order, ``budget`` bytes ahead at most."""
+        return ReadAhead(self.afc, files, budget)
 
     async def browse_apps(self, kind: str) -> list[dict[str, Any]]:
         from pymobiledevice3.services.installation_proxy import InstallationProxyService
@@ -230,3 +208,100 @@ def default_usbmux(address: str | None) -> Iterator[None]:
 
 
 _USBMUX_ENV = "USBMUXD_SOCKET_ADDRESS"
+
+
+class ReadAhead:
+    """Reads files one after another into per-file queues, at most ``budget`` bytes ahead of
+    the consumer, so the link keeps moving while the vault encrypts and syncs.
+
+    ``take(path)`` gives the next chunk of ``path``: bytes, ``b""`` at its end (after one read
+    past the listed size, which proves the file did not grow), or the exception that stopped
+    it. A file the phone refuses ends in its exception and the next file is read; a dropped
+    link ends everything. ``claim(path)`` drops the files before ``path`` (the consumer did
+    not want them after all). Every method runs on the link's loop.
+    """
+
+    def __init__(self, afc: AfcService, files: list[tuple[str, int]], budget: int) -> None:
+        self._afc = afc
+        self._order = [path for path, _ in files]
+        self._queues: dict[str, asyncio.Queue[bytes | BaseException]] = {
+            path: asyncio.Queue() for path, _ in files
+        }
+        self._dropped: set[str] = set()
+        self._budget = budget
+        self._buffered = 0
+        self._room = asyncio.Event()
+        self._next = 0  # index of the next file the consumer will ask for
+        self.task = asyncio.create_task(self._read_all(files))
+
+    async def claim(self, path: str) -> bool:
+        """True if ``path`` is among the files still ahead (those before it are dropped)."""
+        if path not in self._order[self._next :] or path in self._dropped:
+            return False
+        index = self._order.index(path, self._next)
+        for skipped in self._order[self._next : index]:
+            self._drop(skipped)
+        self._next = index + 1
+        return True
+
+    def drop(self, path: str) -> None:
+        """The consumer stopped reading ``path`` early: forget what is left of it."""
+        self._drop(path)
+
+    async def take(self, path: str) -> bytes | BaseException:
+        item = await self._queues[path].get()
+        if isinstance(item, bytes):
+            self._release(len(item))
+        return item
+
+    def _drop(self, path: str) -> None:
+        self._dropped.add(path)
+        queue = self._queues[path]
+        while not queue.empty():
+            item = queue.get_nowait()
+            if isinstance(item, bytes):
+                self._release(len(item))
+
+    def _release(self, count: int) -> None:
+        self._buffered -= count
+        self._room.set()
+
+    async def _read_all(self, files: list[tuple[str, int]]) -> None:
+        for path, size in files:
+            if path not in self._dropped and not await self._read(path, size):
+                return
+
+    async def _read(self, path: str, size: int) -> bool:
+        """Read one file into its queue; False when the link is gone (stop everything)."""
+        from pymobiledevice3.exceptions import AfcException
+
+        queue = self._queues[path]
+        try:
+            handle = await self._afc.fopen(path)
+        except AfcException as exc:  # this file only
+            queue.put_nowait(exc)
+            return True
+        except Exception as exc:
+            queue.put_nowait(exc)
+            return False
+        try:
+            count = 0
+            while count <= size and path not in self._dropped:
+                while self._buffered >= self._budget:
+                    self._room.clear()
+                    await self._room.wait()
+                chunk = await self._afc.fread(handle, AFC_CHUNK)
+                self._buffered += len(chunk)
+                queue.put_nowait(chunk)
+                if not chunk:
+                    break
+                count += len(chunk)
+        except AfcException as exc:
+            queue.put_nowait(exc)
+        except Exception as exc:
+            queue.put_nowait(exc)
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._afc.fclose(handle), 10)
+        return True
