@@ -23,7 +23,7 @@ from companion.cli.common import (
     read_passphrase,
     vault_path,
 )
-from companion.connectors import ConnectOptions, Connector, connect, schemes
+from companion.connectors import ConnectOptions, Connector, Preparable, connect, schemes
 from companion.errors import ExitCode
 from companion.model import Asset, BackupReport
 from companion.vault import Vault
@@ -110,11 +110,13 @@ def _backup(
         report = _dry_run(connector, root, passphrase_file)
     else:
         passphrase = read_passphrase(passphrase_file)
-        with (
-            Vault.open(root, passphrase, write=True) as opened,
-            byte_bar(0, "backup", enabled=not as_json) as bar,
-        ):
-            report = run_backup(connector, VaultStore(opened, jobs), progress=_BarProgress(bar))
+        if isinstance(connector, Preparable):
+            connector.prepare()  # pairing and TLS go on while the passphrase unlocks the vault
+        with Vault.open(root, passphrase, write=True) as opened:
+            connector.info()  # connect (a phone may ask to be trusted) before drawing the bar
+            with byte_bar(0, "backup", enabled=not as_json) as bar:
+                store = VaultStore(opened, jobs)
+                report = run_backup(connector, store, progress=_BarProgress(bar))
     _render(report, as_json)
     return int(ExitCode.PARTIAL) if report.failed else 0
 

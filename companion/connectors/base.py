@@ -14,7 +14,8 @@ never decides what to back up. Contract (checked for every connector by
 - Errors raised are ``CompanionError`` subclasses only.
 
 Optional abilities are separate protocols a connector may also satisfy: ``Prober``,
-``Shareable``, ``ReadAhead``, ``AppLister`` (a ``Remover`` comes with the cleanup issue).
+``Shareable``, ``ReadAhead``, ``Preparable``, ``AppLister`` (a ``Remover`` comes with the cleanup
+issue).
 
 A connector that holds a link (a USB session) also has ``close()``; callers use
 ``contextlib.closing`` or call it when done. Connectors without one need no closing.
@@ -102,6 +103,17 @@ class ReadAhead(Protocol):
     """
 
     def read_ahead(self, assets: Sequence[Asset]) -> None: ...
+
+
+@runtime_checkable
+class Preparable(Protocol):
+    """A connector whose link takes time to open (pairing, TLS), which it can start early.
+
+    ``prepare()`` returns at once; the link opens in the background while the caller does
+    something else (unlocks the vault). Errors surface at the first real use, not here.
+    """
+
+    def prepare(self) -> None: ...
 
 
 @runtime_checkable

@@ -91,10 +91,30 @@ def _current(row: tuple[str, int | None, str | None, int | None]) -> StoredAsset
     return dataclasses.replace(stored, verified_at=datetime.fromisoformat(at), verified_ok=bool(ok))
 
 
+_SAVE_AFTER_SEGMENTS = 8  # segments the saved cache may lack before it is rewritten
+_SAVE_AFTER_RECORDS = 256  # or records
+
+
 class Index:
     def __init__(self, conn: sqlite3.Connection, *, changed: bool) -> None:
         self._db = conn
-        self.changed = changed  # differs from the saved cache: worth saving
+        self._fresh = changed  # built from the catalogue, not loaded from the cache
+        self._unsaved_segments = 0
+        self._unsaved_records = 0
+
+    @property
+    def changed(self) -> bool:
+        """Worth saving: built anew, or enough ingested since the cache was read.
+
+        A cache that lacks a few small segments is still good: opening ingests the segments it
+        does not name (they are newer). So a backup that only adds its "backup" event, or a few
+        records, does not rewrite the whole cache, which grows with the number of assets.
+        """
+        return (
+            self._fresh
+            or self._unsaved_segments >= _SAVE_AFTER_SEGMENTS
+            or self._unsaved_records >= _SAVE_AFTER_RECORDS
+        )
 
     @classmethod
     def empty(cls) -> Index:
@@ -122,7 +142,10 @@ class Index:
         return cls(conn, changed=False)
 
     def to_bytes(self) -> bytes:
+        """The database, to be saved as the cache (from now on nothing is unsaved)."""
         self._db.commit()
+        self._fresh = False
+        self._unsaved_segments = self._unsaved_records = 0
         return self._db.serialize()
 
     def close(self) -> None:
@@ -156,7 +179,8 @@ class Index:
                     )
         db.execute("INSERT INTO segments VALUES (?)", (segment,))
         db.commit()
-        self.changed = True
+        self._unsaved_segments += 1
+        self._unsaved_records += len(records)
 
     def _ingest_asset(self, segment: str, line: int, record: Record) -> None:
         stored = decode_asset(record)  # validates before anything is inserted

@@ -144,7 +144,8 @@ def run_child(
     """Run ``cmd`` to its end; (wall seconds, peak RSS MB, CPU seconds). Output goes to logs/."""
     logs = bench.workdir / "logs"
     logs.mkdir(exist_ok=True)
-    out_path, err_path = logs / f"{label}.out", logs / f"{label}.err"
+    name = slug(label)  # labels such as "x @32 MB/s" hold characters a file name cannot
+    out_path, err_path = logs / f"{name}.out", logs / f"{name}.err"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, env=bench.env)

@@ -81,6 +81,8 @@ class UsbConnector:
         self._session: Session | None = None
         self._cloud_only: frozenset[str] = frozenset()
         self._ahead: ReadAhead | None = None
+        self._opening: concurrent.futures.Future[Session] | None = None
+        self._usbmux_env: contextlib.AbstractContextManager[None] | None = None
         self.library_note: str | None = None  # why Photos.sqlite was not used, if it was not
 
     def _run(self, coro: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT) -> T:
@@ -98,23 +100,50 @@ class UsbConnector:
         except CompanionError:
             raise
         except TimeoutError as exc:
+            self._forget_session()
             raise DeviceDisconnected(f"the iPhone stopped answering for {timeout:.0f} s") from exc
         except Exception as exc:
-            raise translate(exc, self._wanted, self._options.trust_timeout) from exc
+            error = translate(exc, self._wanted, self._options.trust_timeout)
+            if isinstance(error, DeviceDisconnected):
+                self._forget_session()
+            raise error from exc
+
+    def _forget_session(self) -> None:
+        """The link dropped: the next call reconnects (a replugged phone works again)."""
+        self._cancel_read_ahead()
+        session, self._session = self._session, None
+        if session is not None and self._loop is not None:
+            self._loop.submit(session.aclose())
+
+    def prepare(self) -> None:
+        """Start opening the link now (``Preparable``); the first real call waits for it."""
+        if self._session is None and self._opening is None:
+            self._loop = self._loop or Loop("companion-usb")
+            # pymobiledevice3 reads the variable when it saves a new pair record, on the loop's
+            # thread, possibly after this returns: it stays set until the link is open.
+            self._usbmux_env = default_usbmux(self._options.usbmux_address)
+            self._usbmux_env.__enter__()
+            self._opening = self._submit(open_session(self._wanted, self._options))
 
     def _connected(self) -> Session:
         if self._session is None:
-            self._loop = self._loop or Loop("companion-usb")
-            with default_usbmux(self._options.usbmux_address):
-                self._session = self._run(
-                    open_session(self._wanted, self._options),
-                    self._options.trust_timeout + CALL_TIMEOUT,
-                )
+            self.prepare()
+            opening, self._opening = self._opening, None
+            assert opening is not None
+            try:
+                self._session = self._wait(opening, self._options.trust_timeout + CALL_TIMEOUT)
+            finally:
+                env, self._usbmux_env = self._usbmux_env, None
+                if env is not None:
+                    env.__exit__(None, None, None)
         return self._session
 
     def close(self) -> None:
         """Close the link and stop its thread. Safe to call twice."""
         self._cancel_read_ahead()
+        env, self._usbmux_env, self._opening = self._usbmux_env, None, None
+        if env is not None:
+            env.__exit__(None, None, None)
         session, loop = self._session, self._loop
         self._session = self._loop = None
         if loop is None:

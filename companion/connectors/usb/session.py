@@ -48,9 +48,11 @@ class Session:
         self.udid = str(self.values.get("UniqueDeviceID") or lockdown.identifier)
 
     async def aclose(self) -> None:
+        """Close AFC and lockdown; a link that is already gone closes quietly."""
         with contextlib.suppress(Exception):
             await self.afc.aclose()
-        await self.lockdown.close()
+        with contextlib.suppress(Exception):
+            await self.lockdown.close()
 
     async def listdir(self, path: str) -> list[str]:
         from pymobiledevice3.exceptions import AfcFileNotFoundError
