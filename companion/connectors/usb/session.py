@@ -34,7 +34,7 @@ AFC_CHUNK = 4 * 1024 * 1024  # the largest read AFC serves in one reply
 CALL_TIMEOUT = 60.0  # seconds without an answer before the phone counts as gone
 PREFETCH = 2  # chunks read ahead of a file opened on its own
 READ_AHEAD_BUDGET = 4 * AFC_CHUNK  # bytes read ahead across the files of a backup
-STAT_BATCH = 256  # stat requests in flight at once
+STAT_IN_FLIGHT = 64  # stat requests on the wire at once
 TRUST_PROMPT = "Unlock your iPhone and tap Trust, then enter its passcode (waiting {secs:.0f} s)."
 
 
@@ -63,20 +63,28 @@ class Session:
             return []
 
     async def stat_many(self, paths: list[str]) -> dict[str, FileStat]:
-        """Sizes and dates of regular files among ``paths`` (vanished ones are left out)."""
+        """Sizes and dates of regular files among ``paths`` (vanished ones are left out).
+
+        A few workers share the list, so ``STAT_IN_FLIGHT`` requests are always on the wire
+        (the phone answers them in order) without a task per file.
+        """
         from pymobiledevice3.exceptions import AfcFileNotFoundError
 
         found: dict[str, FileStat] = {}
-        for start in range(0, len(paths), STAT_BATCH):
-            batch = paths[start : start + STAT_BATCH]
-            stats = await asyncio.gather(*(self.afc.stat(p) for p in batch), return_exceptions=True)
-            for path, st in zip(batch, stats, strict=True):
-                if isinstance(st, AfcFileNotFoundError):
+        todo = iter(paths)
+
+        async def worker() -> None:
+            for path in todo:  # shared: each path is taken by exactly one worker
+                try:
+                    st = await self.afc.stat(path)
+                except AfcFileNotFoundError:
                     continue
-                if isinstance(st, BaseException):
-                    raise st
                 if st.get("st_ifmt") == "S_IFREG":
                     found[path] = FileStat(int(st["st_size"]), mtime_ns(st["st_mtime"]))
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(STAT_IN_FLIGHT, len(paths))):
+                group.create_task(worker())
         return found
 
     async def stat_one(self, path: str) -> FileStat:
