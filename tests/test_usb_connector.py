@@ -301,3 +301,17 @@ def test_read_ahead_stays_within_its_budget_and_survives_any_order(tmp_path: Pat
         for asset in order[3:]:
             with connector.open(asset) as stream:
                 assert stream.read() == files[asset.path], asset.path
+
+
+def test_devices_tells_untrusted_trusted_and_locked_apart(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path)
+    with usb(phone, tmp_path) as (simulator, connector):
+        options = connector._options
+        [before] = list_devices(options)  # never paired: only what a phone tells anyone
+        assert before.trusted is False and before.os_version == phone.device["ProductVersion"]
+        connector.info()  # pairs
+        [paired] = list_devices(options)
+        assert paired.trusted is True and paired.name == phone.device["DeviceName"]
+        simulator.faults.locked = True
+        [locked] = list_devices(options)
+        assert locked.locked is True and locked.identifier == simulator.udid
