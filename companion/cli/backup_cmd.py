@@ -23,7 +23,7 @@ from companion.cli.common import (
     read_passphrase,
     vault_path,
 )
-from companion.connectors import ConnectOptions, Connector, Preparable, connect, schemes
+from companion.connectors import ConnectOptions, Connector, Preparable, connect
 from companion.errors import ExitCode
 from companion.model import Asset, BackupReport
 from companion.vault import Vault
@@ -57,9 +57,9 @@ def backup(
         typer.Option(
             "--from",
             metavar="SOURCE",
-            help=f"Where the photos are, one of {', '.join(schemes())}: usb (the only iPhone "
-            "connected by cable), usb:UDID (one of several, see 'companion devices'), "
-            "folder:PATH (a camera-roll export or a mounted DCIM folder).",
+            help="Where the photos are: usb (the only iPhone connected by cable), usb:UDID "
+            "(one of several, see 'companion devices'), or folder:PATH (a camera-roll export "
+            "or a mounted DCIM folder).",
         ),
     ] = "usb",
     vault: VaultOpt = None,
@@ -80,7 +80,7 @@ def backup(
     ] = False,
     as_json: JsonOpt = False,
 ) -> int:
-    """Back up photos and videos into the vault, incrementally.
+    """Back up an iPhone's photos and videos (or a folder's) into the vault, incrementally.
 
     Only new or changed files are read; each is hashed, encrypted and written once (identical
     files are stored once). Interrupt it at any time: the next run resumes where it stopped.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,8 +21,17 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_SIZES = ("small", "medium", "large")
-_TRUST = ("accept", "pending", "deny")
+
+class Size(StrEnum):
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+
+class Trust(StrEnum):
+    ACCEPT = "accept"
+    PENDING = "pending"
+    DENY = "deny"
 
 
 @app.command("serve", epilog=EXIT_STATUS)
@@ -35,18 +45,25 @@ def serve(
             "Default: a socket in a private temporary folder.",
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Which sample phone to make.")] = 7,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="Which sample phone to make.")
+    ] = 7,
     size: Annotated[
-        str,
+        Size,
         typer.Option(
             "--size",
             help="small: a few dozen items; medium: a few hundred; large: about 1 GB "
             "with videos over 100 MB (built once, then cached).",
         ),
-    ] = "small",
+    ] = Size.SMALL,
     count: Annotated[
         int | None,
-        typer.Option("--count", min=1, help="Exactly this many items (tiny ones), e.g. 10000."),
+        typer.Option(
+            "--count",
+            metavar="N",
+            min=20,
+            help="Exactly this many items (tiny ones), e.g. 10000.",
+        ),
     ] = None,
     phone_dir: Annotated[
         Path | None,
@@ -60,20 +77,22 @@ def serve(
         bool, typer.Option("--locked", help="Start passcode-locked (answers PasswordProtected).")
     ] = False,
     trust: Annotated[
-        str,
+        Trust,
         typer.Option(
             "--trust",
             help="What the Trust dialog does for a new computer: accept, pending (until "
             "you press Enter here), deny.",
         ),
-    ] = "accept",
+    ] = Trust.ACCEPT,
     cloud_only: Annotated[
-        int, typer.Option("--cloud-only", min=0, help="Photos kept only in iCloud.")
+        int,
+        typer.Option("--cloud-only", metavar="N", min=0, help="Photos kept only in iCloud."),
     ] = 0,
     link_rate: Annotated[
         float | None,
         typer.Option(
             "--link-mbps",
+            metavar="MBPS",
             min=1,
             help="Pace file reads to this many MB/s (a real USB 2 iPhone gives about 32).",
         ),
@@ -87,18 +106,16 @@ def serve(
     from companion.simulator import Faults, Simulator
     from companion.simulator.phone import build_phone, cached_phone
 
-    if size not in _SIZES or trust not in _TRUST:
-        raise typer.BadParameter(
-            f"--size is one of {', '.join(_SIZES)}; --trust one of {', '.join(_TRUST)}"
-        )
     typer.echo(f"Making the sample phone (seed {seed}, {count or size})...", err=True)
     if phone_dir is not None:
-        phone = build_phone(phone_dir, seed=seed, size=size, count=count, cloud_only=cloud_only)
+        phone = build_phone(
+            phone_dir, seed=seed, size=size.value, count=count, cloud_only=cloud_only
+        )
     else:
-        phone = cached_phone(seed=seed, size=size, count=count, cloud_only=cloud_only)
+        phone = cached_phone(seed=seed, size=size.value, count=count, cloud_only=cloud_only)
     faults = Faults(
         locked=locked,
-        trust=trust,
+        trust=trust.value,
         cloud_only_paths=frozenset(phone.cloud_only),
         link_rate=link_rate * 1e6 if link_rate else None,
     )
@@ -109,7 +126,7 @@ def serve(
             f"{phone.assets} photos and videos. Ctrl-C stops it.",
             err=True,
         )
-        if trust == "pending":
+        if trust is Trust.PENDING:
             threading.Thread(target=_tap_on_enter, args=(simulator,), daemon=True).start()
             typer.echo("Press Enter here to tap Trust on the simulated iPhone.", err=True)
         simulator.serve_forever()
