@@ -78,22 +78,25 @@ def test_every_row_has_its_file_and_every_file_its_row(phone: SamplePhone, tmp_p
     live_stems = {f"{d}/{f.rsplit('.', 1)[0]}" for d, f, subtype, _ in rows if subtype == 2}
     on_disk = {
         p.relative_to(phone.media_root).as_posix()
-        for p in (phone.media_root / "DCIM").rglob("*")
+        for top in ("DCIM", "PhotoData/CPLAssets")  # the camera's and iCloud Photos' originals
+        for p in (phone.media_root / top).rglob("*")
         if p.suffix in MEDIA_SUFFIXES
     }
+    assert any(p.startswith("PhotoData/CPLAssets/group") for p in on_disk)
     live_movies = {f"{stem}.MOV" for stem in live_stems}
     assert live_movies <= on_disk
     assert on_disk - live_movies == listed
     lengths = db.execute("SELECT ZDATALENGTH, ZASSET FROM ZINTERNALRESOURCE").fetchall()
     assert all(length > 0 for length, _ in lengths)
     assert {"IMG_E" in p for p in on_disk} == {False}  # edits live under PhotoData/Mutations
-    mutations = phone.media_root / "PhotoData" / "Mutations" / "DCIM"
+    mutations = phone.media_root / "PhotoData" / "Mutations"
     assert {p.name for p in mutations.rglob("FullSizeRender.*")} == {
         "FullSizeRender.jpg",
         "FullSizeRender.mov",
     }
     edited = db.execute("SELECT count(*) FROM ZASSET WHERE ZHASADJUSTMENTS = 1").fetchone()
-    assert edited == (2,)
+    assert edited == (3,)  # a photo, a video, and a photo that came through iCloud Photos
+    assert list(mutations.glob("PhotoData/CPLAssets/group*/*/Adjustments/FullSizeRender.jpg"))
 
 
 def test_library_flags_dates_and_places(phone: SamplePhone, tmp_path: Path) -> None:
@@ -135,7 +138,7 @@ def test_latest_changes_wait_in_the_wal(phone: SamplePhone, tmp_path: Path) -> N
 
 @pytest.mark.parametrize(("ios", "entity"), [("16.7", 28), ("17.5.1", 30), ("18", 33)])
 def test_album_join_table_follows_the_ios_version(ios: str, entity: int, tmp_path: Path) -> None:
-    phone = build_phone(tmp_path / "p", count=20, ios=ios)
+    phone = build_phone(tmp_path / "p", count=24, ios=ios)
     assert str(phone.device["ProductVersion"]).split(".")[0] == ios.split(".", maxsplit=1)[0]
     db = open_copy(phone, tmp_path / "db")
     (name,) = db.execute(
@@ -227,9 +230,9 @@ def test_cache_builds_once_and_survives_an_interrupted_build(tmp_path: Path) -> 
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / ".phone-0123456789abcdef.999999999.x").mkdir()  # an older builder's leftovers
-    first = cached_phone(count=20, cache_dir=cache)
+    first = cached_phone(count=24, cache_dir=cache)
     started = time.monotonic()
-    again = cached_phone(count=20, cache_dir=cache)
+    again = cached_phone(count=24, cache_dir=cache)
     assert time.monotonic() - started < 0.5
     assert again == first
     assert first.media_root.parent.parent == cache
@@ -240,10 +243,10 @@ def test_cache_builds_once_and_survives_an_interrupted_build(tmp_path: Path) -> 
 
 def test_an_interrupted_build_is_rebuilt(tmp_path: Path) -> None:
     root = tmp_path / "p"
-    built = build_phone(root, count=20)
+    built = build_phone(root, count=24)
     (root / "phone.json").unlink()  # as if the build died before its last step
     (built.media_root / "DCIM" / "100APPLE" / "IMG_0001.JPG").unlink()
-    again = build_phone(root, count=20)
+    again = build_phone(root, count=24)
     assert again == built
     assert (again.media_root / "DCIM" / "100APPLE" / "IMG_0001.JPG").is_file()
 
@@ -256,7 +259,7 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least"):
         build_phone(tmp_path, count=5)
     with pytest.raises(ValueError, match="iCloud"):
-        build_phone(tmp_path, count=20, cloud_only=500)
+        build_phone(tmp_path, count=24, cloud_only=500)
 
 
 def test_big_movies_stream_to_disk() -> None:

@@ -85,7 +85,10 @@ def test_listing_follows_the_photos_library(tmp_path: Path) -> None:
     assert any(a.favourite for a in assets.values())
     assert any(a.albums for a in assets.values())
     assert any(a.screenshot for a in assets.values())
-    primaries = [a for a in assets.values() if a.path.startswith("DCIM/") and a.uid]
+    primaries = [a for a in assets.values() if not a.path.startswith("PhotoData/Mut") and a.uid]
+    icloud = [a for a in primaries if a.path.startswith("PhotoData/CPLAssets/group")]
+    assert icloud, "photos kept by iCloud Photos are backed up like the camera's"
+    assert any(e.edited_of in {a.path for a in icloud} for e in edits)
     # Every photo and video has its row, including the newest, whose rows are only in the WAL.
     assert len(primaries) == phone.assets - roll.trashed
     assert all(a.captured_at is not None and a.captured_at.tzinfo for a in primaries)
@@ -239,8 +242,8 @@ def test_an_unreadable_library_falls_back_to_dcim_and_says_so(tmp_path: Path) ->
     with usb(phone, tmp_path, notify=heard.append) as (_, connector):
         assets = list(connector.list_assets())
         note = connector.library_note
-    dcim = [p for p in media_files(phone.media_root) if p.startswith("DCIM/")]
-    assert sorted(a.path for a in assets) == sorted(dcim)
+    originals = [p for p in media_files(phone.media_root) if not p.startswith("PhotoData/Mut")]
+    assert sorted(a.path for a in assets) == sorted(originals)
     assert note and heard == [note] and "DCIM" in note
 
 

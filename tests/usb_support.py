@@ -57,9 +57,10 @@ def usb(
 
 
 def media_files(root: Path) -> dict[str, bytes]:
-    """Every camera-roll file of a phone's media root: DCIM and the edit renders."""
+    """Every camera-roll file of a phone's media root: originals (the camera's and iCloud
+    Photos') and the edit renders."""
     found = {}
-    for top in ("DCIM", "PhotoData/Mutations"):
+    for top in ("DCIM", "PhotoData/CPLAssets", "PhotoData/Mutations"):
         for path in sorted((root / top).rglob("*")):
             if path.is_file() and not path.name.startswith("."):
                 found[path.relative_to(root).as_posix()] = path.read_bytes()

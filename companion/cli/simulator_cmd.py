@@ -61,7 +61,7 @@ def serve(
         typer.Option(
             "--count",
             metavar="N",
-            min=20,
+            min=24,
             help="Exactly this many items (tiny ones), e.g. 10000.",
         ),
     ] = None,

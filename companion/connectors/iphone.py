@@ -29,7 +29,15 @@ APP_KEYS = (
     "NSLocationWhenInUseUsageDescription",
     "PHPhotoLibraryPreventAutomaticLimitedAccessAlert",
 )
-READABLE_TOPS = ("DCIM/", "PhotoData/Mutations/", "PhotoData/Photos.sqlite")
+# Where the Photos app keeps originals: the camera's folders, and iCloud Photos' (photos taken on
+# another device, kept on this one; the library's ZDIRECTORY names them the same way).
+ORIGINALS = ("DCIM", "PhotoData/CPLAssets")
+READABLE_TOPS = (
+    "DCIM/",
+    "PhotoData/CPLAssets/",
+    "PhotoData/Mutations/",
+    "PhotoData/Photos.sqlite",
+)
 
 # Apple's model identifiers and the names people know them by (unknown ones are shown as is).
 _NAMES: dict[str, str] = {
@@ -142,7 +150,7 @@ def check_path(path: str) -> None:
     if not path.startswith(READABLE_TOPS) or any(p in ("", ".", "..") for p in parts):
         raise SourceUnavailable(
             f"refusing to read {path!r}: not a camera-roll file",
-            hint="Only files under DCIM/ and PhotoData/Mutations/ are read from an iPhone.",
+            hint="Only the Photos app's originals, edits and library are read from an iPhone.",
         )
 
 

@@ -44,7 +44,7 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 class LibraryUnreadable(SourceUnavailable):
     """The copied database could not be read (torn copy, unknown schema, not SQLite)."""
 
-    default_hint = "The backup goes on from the DCIM folders alone; albums and flags are unknown."
+    default_hint = "The backup goes on from the photo folders alone; albums and flags are unknown."
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,17 @@
 """Turn what a phone shows (file listings) and what its Photos library says into ``Asset``s.
 
-Pure functions, no I/O: the USB connector lists ``DCIM/`` and the edit renders under
-``PhotoData/Mutations/`` and reads ``Photos.sqlite``; this module decides what each file is.
+Pure functions, no I/O: the USB connector lists the folders of originals (``DCIM/``,
+``PhotoData/CPLAssets/``) and the edit renders under ``PhotoData/Mutations/``, and reads
+``Photos.sqlite``; this module decides what each file is.
 
-- A photo or video is a row of the library; its file is ``<ZDIRECTORY>/<ZFILENAME>``.
+- A photo or video is a row of the library; its file is ``<ZDIRECTORY>/<ZFILENAME>``
+  (``DCIM/100APPLE/IMG_0001.HEIC``, or ``PhotoData/CPLAssets/group12/<UUID>.JPG`` for a photo
+  iCloud Photos brought from another device).
 - A Live Photo is one row (subtype 2) standing for two files with the same stem: the photo and a
   ``.MOV`` that has no row of its own. Both halves get the same ``live_group``.
-- An edit is a render under ``PhotoData/Mutations/DCIM/<folder>/<stem>/Adjustments/``
+- An edit is a render under ``PhotoData/Mutations/<ZDIRECTORY>/<stem>/Adjustments/``
   (``FullSizeRender.jpg|.heic|.mov``) with the recipe (``Adjustments.plist``) beside it; the
-  file in ``DCIM/`` stays the untouched original, so both are kept.
+  original stays untouched, so both are kept.
 - A row in Recently Deleted is skipped (with its Live Photo half and its edits) unless asked.
 - A row whose original is only in iCloud is listed (the person must learn it is not backed up)
   and marked cloud-only, whether or not a placeholder file is present.

@@ -34,7 +34,7 @@ from companion.simulator.media import unix_ns
 from companion.simulator.photosdb import plan_library, write_photos_db
 from companion.simulator.roll import Movie, Preset, Shot, shoot
 
-GENERATOR_VERSION: Final = 1
+GENERATOR_VERSION: Final = 2
 """Bumped whenever the same arguments would build a different phone: it keys the cache."""
 
 SIZES: Final[Mapping[str, Preset]] = MappingProxyType(

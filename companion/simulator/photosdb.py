@@ -323,7 +323,7 @@ class _Rows:
             "ZDURATION": shot.duration_s,
             "ZLATITUDE": latitude,
             "ZLONGITUDE": longitude,
-            "ZDIRECTORY": f"DCIM/{shot.folder}",
+            "ZDIRECTORY": shot.directory,
             "ZFILENAME": shot.filename,
             "ZUNIFORMTYPEIDENTIFIER": shot.uti,
             "ZUUID": self.uuids[index],

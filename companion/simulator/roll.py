@@ -11,7 +11,10 @@ that stream). The layout is the phone's own, not a camera-import folder's:
   HEIC and MOV share one number, so a folder holds a little over a thousand files at most;
 - an edit never adds an ``IMG_E`` file to DCIM: the render and its recipe live under
   ``PhotoData/Mutations/DCIM/<folder>/IMG_nnnn/Adjustments/`` (``FullSizeRender.jpg`` or
-  ``.mov`` and ``Adjustments.plist``), and the original stays untouched.
+  ``.mov`` and ``Adjustments.plist``), and the original stays untouched;
+- photos taken on another device and kept here by iCloud Photos live in
+  ``PhotoData/CPLAssets/groupN/<UUID>.JPG`` (their edits under
+  ``PhotoData/Mutations/PhotoData/CPLAssets/...``), and the library's ``ZDIRECTORY`` says so.
 
 Home is Europe/Paris (daylight saving computed here, so no tz database is needed); one shot in
 four is taken while travelling, in another offset. Ordinary GPS tags stay at least 2 km from
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import math
 import plistlib
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -32,10 +36,22 @@ from companion.simulator import media, planted
 from companion.simulator.quicktime import make_quicktime, write_quicktime
 
 PHONE_MODEL = "iPhone 14 Pro"  # what ProductType iPhone15,2 writes in EXIF and QuickTime
-MIN_PHONE_COUNT = 20
+MIN_PHONE_COUNT = 24
 """The fewest assets that still hold every case: the opening shots, planted ones, flags."""
 
-_OPENING = ("jpg_gps", "heic", "screenshot", "video", "live", "jpg", "edit_photo", "edit_video")
+_OPENING = (
+    "jpg_gps",
+    "heic",
+    "screenshot",
+    "video",
+    "live",
+    "jpg",
+    "edit_photo",
+    "edit_video",
+    "icloud_photo",  # taken on another device, kept on this one by iCloud Photos
+    "icloud_edit",
+)
+_ICLOUD = ("icloud_photo", "icloud_edit")
 _PLANTED = tuple(planted.Planted)
 _PHONE_SCREEN = (1179, 2556)  # iPhone 14 Pro
 _TRAVEL_OFFSETS_MIN = (-300, -240, 0, 180, 330, 540, 600)
@@ -115,7 +131,11 @@ class Shot:
 
     @property
     def path(self) -> str:
-        return f"DCIM/{self.folder}/{self.filename}"
+        return f"{directory(self.folder)}/{self.filename}"
+
+    @property
+    def directory(self) -> str:
+        return directory(self.folder)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +197,10 @@ class _Camera:
 
     def take(self, plan: str) -> Take:
         when = self._tick()
+        if plan in _ICLOUD:  # no IMG_ number: iCloud names the file by the asset's UUID
+            folder = f"PhotoData/CPLAssets/group{self.rng.randint(1, 400)}"
+            filename = f"{_uuid(self.rng)}.JPG"
+            return self._photo(folder, filename, when, plan)
         folder, filename = self._next_name(plan)
         if plan in ("video", "edit_video", "big_video"):
             big, edited = plan == "big_video", plan == "edit_video"
@@ -217,11 +241,11 @@ class _Camera:
             data = media.heic_bytes(pixels, exif, thumbnail=320, fast=True)
         else:
             data = media.jpeg_bytes(pixels, exif)
-        path = f"DCIM/{folder}/{filename}"
+        path = f"{directory(folder)}/{filename}"
         files = [ShotFile(path, 0, 0)]
         contents: list[tuple[str, bytes | Movie, datetime]] = [(path, data, when)]
         edited_at = None
-        if plan == "edit_photo":
+        if plan in ("edit_photo", "icloud_edit"):
             edited_at = when + timedelta(minutes=self.rng.randint(1, 600))
             render = _mutation(folder, filename, "FullSizeRender.jpg")
             files.append(ShotFile(render, 0, 2))
@@ -244,7 +268,7 @@ class _Camera:
             image = media.screen_pixels(self.rng, size)
         exif = media.exif_bytes(when, gps=None, comment="Screenshot")
         data = media.png_bytes(image, exif)
-        path = f"DCIM/{folder}/{filename}"
+        path = f"{directory(folder)}/{filename}"
         label = plan if plan in drawers else None
         shot = Shot(
             folder, filename, 0, 10, when, size, None, (ShotFile(path, 0, 0),), 0.0, None, label
@@ -253,7 +277,7 @@ class _Camera:
 
     def _live(self, folder: str, filename: str, when: datetime) -> Take:
         still = self._photo(folder, filename, when, "heic")
-        movie_path = f"DCIM/{folder}/{filename[:-5]}.MOV"
+        movie_path = f"{directory(folder)}/{filename[:-5]}.MOV"
         payload = self.rng.randint(*self.preset.video_kib) * 256  # a Live Photo's ~3 s clip
         movie = Movie(when, payload, self.rng.getrandbits(64), 2.8, live=True)
         files = (*still.shot.files, ShotFile(movie_path, 3, 0))
@@ -268,7 +292,7 @@ class _Camera:
         else:
             payload = self.rng.randint(*self.preset.video_kib) * 1024
         duration = float(self.rng.randint(2, 90))
-        path = f"DCIM/{folder}/{filename}"
+        path = f"{directory(folder)}/{filename}"
         movie = Movie(when, payload, self.rng.getrandbits(64), duration)
         files = [ShotFile(path, 1, 0)]
         contents: list[tuple[str, bytes | Movie, datetime]] = [(path, movie, when)]
@@ -333,7 +357,16 @@ def folder_for(number: int, wraps: int) -> str:
 
 def _mutation(folder: str, filename: str, name: str) -> str:
     stem = filename.rsplit(".", 1)[0]
-    return f"PhotoData/Mutations/DCIM/{folder}/{stem}/Adjustments/{name}"
+    return f"PhotoData/Mutations/{directory(folder)}/{stem}/Adjustments/{name}"
+
+
+def directory(folder: str) -> str:
+    """The media-root folder of a shot: ``DCIM/100APPLE``, or an iCloud group as is."""
+    return folder if folder.startswith("PhotoData/") else f"DCIM/{folder}"
+
+
+def _uuid(rng: Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4)).upper()
 
 
 def _paris_offset(utc: datetime) -> timedelta:

@@ -10,11 +10,12 @@ with a hint a person can follow. The library is asyncio; each connector runs it 
 code talks to a real usbmuxd or to the simulated iPhone.
 
 What is read, and how (``connectors.roll`` decides what each file becomes):
-- the ``DCIM/`` folders, one directory read each, and every file's size and date with ``stat``
-  requests sent many at a time on one AFC connection (answered in order, so the round trips
-  overlap instead of adding up);
+- the folders of originals, one directory read each: the camera's ``DCIM/1xxAPPLE`` and iCloud
+  Photos' ``PhotoData/CPLAssets/groupN`` (photos from another device, kept on this one); then
+  every file's size and date with ``stat`` requests kept in flight on one AFC connection
+  (answered in order, so the round trips overlap instead of adding up);
 - ``PhotoData/Photos.sqlite`` and its ``-wal``, into memory only (``connectors.photosdb``), read
-  again once if the copy came out torn; without it DCIM alone, and the person is told;
+  again once if the copy came out torn; without it the folders alone, and the person is told;
 - the edit renders under ``PhotoData/Mutations/`` of the rows the library marks as edited.
 Nothing is ever written or deleted on the phone: deleting DCIM files behind the Photos library's
 back leaves broken photos in the Photos app, so this connector has no remover.
@@ -173,7 +174,7 @@ class UsbConnector:
         """Everything on the camera roll, and which of it is only in iCloud."""
         session = self._connected()
         # The stats go out first; the library is copied and parsed here while they are answered.
-        listing = self._submit(session.list_dcim())
+        listing = self._submit(session.list_originals())
         records = self._library(session)
         files = self._wait(listing, CALL_TIMEOUT * 10)
         if records:
@@ -273,8 +274,8 @@ class UsbConnector:
             except SourceUnavailable as exc:  # LibraryUnreadable, or a read the phone refused
                 error = exc
         self.library_note = (
-            f"{error}; backing up the DCIM folders alone (albums, hidden and favourite flags, "
-            "edits and Recently Deleted are unknown)"
+            f"{error}; backing up the photo folders alone, DCIM and iCloud Photos' "
+            "(albums, hidden and favourite flags, edits and Recently Deleted are unknown)"
         )
         logger.warning("%s", self.library_note)
         if self._options.notify is not None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from companion.connectors.base import ConnectOptions
 from companion.connectors.iphone import (
     APP_KEYS,
+    ORIGINALS,
     choose_device,
     device_info,
     mtime_ns,
@@ -91,10 +92,14 @@ class Session:
         st = await self.afc.stat(path)
         return FileStat(int(st["st_size"]), mtime_ns(st["st_mtime"]))
 
-    async def list_dcim(self) -> dict[str, FileStat]:
+    async def list_originals(self) -> dict[str, FileStat]:
+        """Every file in the folders where the Photos app keeps originals: the camera's
+        (``DCIM/1xxAPPLE``) and iCloud Photos' (``PhotoData/CPLAssets/groupN``, photos taken on
+        another device and kept on this one)."""
         names = []
-        for folder in sorted(await self.listdir("DCIM")):
-            names += [f"DCIM/{folder}/{n}" for n in await self.listdir(f"DCIM/{folder}")]
+        for top in ORIGINALS:
+            for folder in sorted(await self.listdir(top)):
+                names += [f"{top}/{folder}/{n}" for n in await self.listdir(f"{top}/{folder}")]
         return await self.stat_many(names)
 
     async def list_edits(self, records: dict[str, PhotoRecord]) -> dict[str, FileStat]:
