@@ -318,3 +318,16 @@ def test_devices_tells_untrusted_trusted_and_locked_apart(tmp_path: Path) -> Non
         simulator.faults.locked = True
         [locked] = list_devices(options)
         assert locked.locked is True and locked.identifier == simulator.udid
+
+
+@pytest.mark.parametrize("cut", [30_000, 300_000, 900_000])
+def test_cable_pulled_while_headers_are_probed_stops_the_run(tmp_path: Path, cut: int) -> None:
+    phone = phone_copy(tmp_path)
+    for name in ("Photos.sqlite", "Photos.sqlite-wal"):  # so every file's header is probed
+        (phone.media_root / "PhotoData" / name).unlink()
+    with (
+        usb(phone, tmp_path, Faults(cut_after_bytes=cut)) as (_, connector),
+        new_vault(tmp_path / "v") as vault,
+        pytest.raises(DeviceDisconnected),  # not a per-file failure, nor "no iPhone" later
+    ):
+        run_backup(connector, VaultStore(vault))

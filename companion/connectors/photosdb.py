@@ -78,49 +78,59 @@ class PhotoRecord:
         return f"{self.directory}/{stem}"
 
 
-def replay_wal(db: bytes, wal: bytes) -> bytes:
+def replay_wal(db: bytes | bytearray, wal: bytes | bytearray) -> bytearray:
     """The database image as a reader sees it: ``db`` with the WAL's committed frames applied.
 
     Frames count only up to the last commit frame whose salts match the WAL header and whose
     running checksum holds; later frames are an unfinished transaction or left over from a
     previous WAL generation. Raises ``LibraryUnreadable`` if the two files do not belong together.
+    A library can weigh hundreds of megabytes: a ``bytearray`` ``db`` becomes the image itself
+    (changed in place, not copied), and frames are applied from views of ``wal``.
     """
+    image = db if isinstance(db, bytearray) else bytearray(db)
     if len(wal) < _WAL_HEADER.size:
-        return db
+        return image
     magic, _version, page_size, _seq, salt1, salt2, ck1, ck2 = _WAL_HEADER.unpack_from(wal)
     if magic not in _WAL_MAGIC or page_size < 512 or page_size & (page_size - 1):
         raise LibraryUnreadable("Photos.sqlite-wal is not a SQLite write-ahead log")
     big_endian = magic & 1 == 1
     sums = _checksum(wal[:24], (0, 0), big_endian)
     if sums != (ck1, ck2):
-        return db  # a WAL whose header fails its checksum holds nothing valid
-    pages: dict[int, bytes] = {}
-    pending: dict[int, bytes] = {}
+        return image  # a WAL whose header fails its checksum holds nothing valid
+    pages: dict[int, int] = {}  # page number -> offset of its newest committed copy in the WAL
+    pending: dict[int, int] = {}
     size_pages = None
     frame = _FRAME_HEADER.size + page_size
+    view = memoryview(wal)
     for offset in range(_WAL_HEADER.size, len(wal) - frame + 1, frame):
         pgno, commit, fsalt1, fsalt2, fck1, fck2 = _FRAME_HEADER.unpack_from(wal, offset)
-        body = wal[offset + _FRAME_HEADER.size : offset + frame]
-        sums = _checksum(wal[offset : offset + 8] + body, sums, big_endian)
+        sums = _checksum(view[offset : offset + 8], sums, big_endian)
+        sums = _checksum(view[offset + _FRAME_HEADER.size : offset + frame], sums, big_endian)
         if (fsalt1, fsalt2) != (salt1, salt2) or sums != (fck1, fck2) or pgno == 0:
             break
-        pending[pgno] = body
+        pending[pgno] = offset + _FRAME_HEADER.size
         if commit:
             pages.update(pending)
             pending.clear()
             size_pages = commit
     if size_pages is None:
-        return db
-    if db and _db_page_size(db) != page_size:
+        return image
+    if image and _db_page_size(image) != page_size:
         raise LibraryUnreadable("Photos.sqlite and its WAL disagree on the page size")
-    image = bytearray(db[: size_pages * page_size].ljust(size_pages * page_size, b"\0"))
-    for pgno, body in pages.items():
+    size = size_pages * page_size
+    if len(image) > size:
+        del image[size:]
+    else:
+        image.extend(bytes(size - len(image)))
+    for pgno, start in pages.items():
         if pgno <= size_pages:
-            image[(pgno - 1) * page_size : pgno * page_size] = body
-    return bytes(image)
+            image[(pgno - 1) * page_size : pgno * page_size] = view[start : start + page_size]
+    return image
 
 
-def _checksum(data: bytes, seed: tuple[int, int], big_endian: bool) -> tuple[int, int]:
+def _checksum(
+    data: bytes | bytearray | memoryview, seed: tuple[int, int], big_endian: bool
+) -> tuple[int, int]:
     """SQLite's WAL checksum: Fibonacci-weighted sums of 32-bit words, two at a time."""
     s0, s1 = seed
     words = struct.unpack(f"{'>' if big_endian else '<'}{len(data) // 4}I", data)
@@ -130,20 +140,23 @@ def _checksum(data: bytes, seed: tuple[int, int], big_endian: bool) -> tuple[int
     return s0, s1
 
 
-def _db_page_size(db: bytes) -> int:
+def _db_page_size(db: bytes | bytearray) -> int:
     (raw,) = struct.unpack_from(">H", db, 16)
     return 65536 if raw == 1 else int(raw)
 
 
-def open_image(image: bytes) -> sqlite3.Connection:
-    """An in-memory, read-only connection over a database image (nothing touches the disk)."""
+def open_image(image: bytearray) -> sqlite3.Connection:
+    """An in-memory, read-only connection over a database image (nothing touches the disk).
+
+    SQLite takes its own copy; ``image`` is changed (its header) and may be dropped after.
+    """
     if not image.startswith(_SQLITE_MAGIC) or len(image) < 100:
         raise LibraryUnreadable("Photos.sqlite is not a SQLite database")
     # Bytes 18-19 say "WAL mode"; an in-memory image has no WAL beside it, so say "rollback".
-    patched = image[:18] + b"\x01\x01" + image[20:]
+    image[18:20] = b"\x01\x01"
     conn = sqlite3.connect(":memory:")
     try:
-        conn.deserialize(patched)
+        conn.deserialize(image)
         conn.execute("PRAGMA query_only = ON")
     except sqlite3.DatabaseError as exc:
         conn.close()
@@ -151,8 +164,11 @@ def open_image(image: bytes) -> sqlite3.Connection:
     return conn
 
 
-def read_library(db: bytes, wal: bytes = b"") -> dict[str, PhotoRecord]:
-    """Every photo and video the library knows, by media-root path (``DCIM/100APPLE/X.HEIC``)."""
+def read_library(db: bytes | bytearray, wal: bytes | bytearray = b"") -> dict[str, PhotoRecord]:
+    """Every photo and video the library knows, by media-root path (``DCIM/100APPLE/X.HEIC``).
+
+    A ``bytearray`` ``db`` is used as the working image (changed in place).
+    """
     conn = open_image(replay_wal(db, wal))
     try:
         return {record.path: record for record in _records(conn)}

@@ -237,16 +237,30 @@ class UsbConnector:
             self._run(session.stat_one(asset.path), CALL_TIMEOUT)
             return asset
         handle = self._run(session.afc.fopen(asset.path))
+        # Header parsers treat any exception as "no facts"; a link that dropped meanwhile must
+        # still stop the run, so failures are noted on the way out of each call.
+        failures: list[CompanionError] = []
+
+        def noted(coro: Coroutine[Any, Any, T]) -> T:
+            try:
+                return self._run(coro)
+            except CompanionError as exc:
+                failures.append(exc)
+                raise
+
         try:
             raw = SeekableFile(
-                lambda n: self._run(session.afc.fread(handle, min(n, AFC_CHUNK))),
-                lambda offset: self._run(session.afc.fseek(handle, offset, io.SEEK_SET)),
+                lambda n: noted(session.afc.fread(handle, min(n, AFC_CHUNK))),
+                lambda offset: noted(session.afc.fseek(handle, offset, io.SEEK_SET)),
                 asset.size,
             )
             facts = read_facts(io.BufferedReader(raw, 64 * 1024), PurePosixPath(asset.path).suffix)
         finally:
-            with contextlib.suppress(CompanionError):
-                self._run(session.afc.fclose(handle), 10)
+            if not failures:  # a file-level refusal to close is harmless; a lost link is not
+                with contextlib.suppress(SourceUnavailable):
+                    self._run(session.afc.fclose(handle), 10)
+        if failures:
+            raise failures[0]
         if facts is None:
             return asset
         return dataclasses.replace(
@@ -266,8 +280,8 @@ class UsbConnector:
         error: SourceUnavailable | None = None
         for _attempt in range(2):  # a copy taken while the phone writes can come out torn
             try:
-                db = self._run(session.read_small(PHOTOS_DB), CALL_TIMEOUT * 5)
-                wal = self._run(session.read_small(PHOTOS_DB + "-wal"), CALL_TIMEOUT * 5)
+                db = self._run(session.read_whole(PHOTOS_DB), CALL_TIMEOUT * 5)
+                wal = self._run(session.read_whole(PHOTOS_DB + "-wal"), CALL_TIMEOUT * 5)
                 if not db:
                     raise LibraryUnreadable("the iPhone has no Photos library database")
                 return read_library(db, wal)

@@ -109,19 +109,20 @@ class Session:
         names = [f"{f}/{n}" for f, listing in zip(folders, listings, strict=True) for n in listing]
         return await self.stat_many(names)
 
-    async def read_small(self, path: str) -> bytes:
-        """A whole file (the library database), or b"" if it does not exist."""
+    async def read_whole(self, path: str) -> bytearray:
+        """A whole file (the library database), or an empty one if it does not exist. Read into
+        one growing buffer: the library can weigh hundreds of megabytes."""
         from pymobiledevice3.exceptions import AfcFileNotFoundError
 
         try:
             handle = await self.afc.fopen(path)
         except AfcFileNotFoundError:
-            return b""
+            return bytearray()
         try:
-            parts = []
+            data = bytearray()
             while chunk := await self.afc.fread(handle, AFC_CHUNK):
-                parts.append(chunk)
-            return b"".join(parts)
+                data += chunk
+            return data
         finally:
             await self.afc.fclose(handle)
 
