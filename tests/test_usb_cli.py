@@ -139,3 +139,24 @@ def test_cable_pulled_exits_10_and_the_next_run_finishes(tmp_path: Path) -> None
     report = json.loads(resumed.stdout)
     assert report["skipped"] > 0 and report["new"] > 0  # kept what was done, fetched the rest
     assert os.environ.get("USBMUXD_SOCKET_ADDRESS") != simulator.address
+
+
+def test_a_usb_backup_writes_nothing_outside_the_vault(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path / "phone")
+    scratch = tmp_path / "scratch"  # the child's temporary folder: must stay empty
+    scratch.mkdir()
+    with Simulator(phone) as simulator:
+        env = {**_env(tmp_path, simulator.address), "TMPDIR": str(scratch)}
+        assert companion("vault", "init", "--kdf-work-factor", str(WORK_FACTOR), env=env)
+        home = tmp_path / "home"
+        before = {p for p in home.rglob("*") if p.is_file()}
+        dry = companion("backup", "--dry-run", "--json", env=env)
+        assert dry.returncode == 0 and json.loads(dry.stdout)["would_store"], dry.stderr
+        done = companion("backup", "--json", env=env)
+        assert done.returncode == 0, done.stderr
+    assert not list(scratch.iterdir())
+    added = {p for p in home.rglob("*") if p.is_file()} - before
+    # Only the pairing record (a secret the USB library keeps, documented in docs/security.md).
+    assert all(p.suffix == ".plist" and "pymobiledevice3" in p.parts for p in added), added
+    names = {p.name for p in (tmp_path / "vault").rglob("*") if p.is_file()}
+    assert not any(n.upper().endswith((".HEIC", ".JPG", ".PNG", ".MOV", ".SQLITE")) for n in names)
