@@ -331,3 +331,25 @@ def test_cable_pulled_while_headers_are_probed_stops_the_run(tmp_path: Path, cut
         pytest.raises(DeviceDisconnected),  # not a per-file failure, nor "no iPhone" later
     ):
         run_backup(connector, VaultStore(vault))
+
+
+def test_hostile_names_from_the_phone_never_escape_on_restore(tmp_path: Path) -> None:
+    phone = phone_copy(tmp_path)
+    folder = phone.media_root / "DCIM" / "100APPLE"
+    odd = ["new\nline.JPG", "tab\there.JPG", "back\\slash.JPG", " lead.JPG", "é\u0301.JPG"]
+    for i, name in enumerate(odd):
+        (folder / name).write_bytes(b"odd photo %d" % i)
+    (phone.media_root / "DCIM" / ".hidden").mkdir()
+    (phone.media_root / "DCIM" / ".hidden" / "x.JPG").write_bytes(b"hidden")
+    with usb(phone, tmp_path) as (_, connector), new_vault(tmp_path / "v") as vault:
+        paths = {a.path for a in connector.list_assets()}
+        report = run_backup(connector, VaultStore(vault))
+        restore(vault, tmp_path / "restored")
+    assert not report.failed
+    assert "DCIM/100APPLE/back\\slash.JPG" not in paths  # a separator in a name: skipped
+    assert not any(".hidden" in p for p in paths)
+    assert {"DCIM/100APPLE/new\nline.JPG", "DCIM/100APPLE/tab\there.JPG"} <= paths
+    restored = [p for p in (tmp_path / "restored").rglob("*") if p.is_file()]
+    assert all(p.resolve().is_relative_to((tmp_path / "restored").resolve()) for p in restored)
+    contents = {p.read_bytes() for p in restored}
+    assert {b"odd photo 0", b"odd photo 1", b"odd photo 3", b"odd photo 4"} <= contents
