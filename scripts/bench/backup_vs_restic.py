@@ -41,15 +41,13 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-MB = 1_000_000
+from benchkit import MB, Check, CommandFailed, check_lines, log, run_child, slug, work_folder
+
 GB = 1_000_000_000
 CHUNK = 4 << 20
 PHOTO_MIN, PHOTO_MAX = MB // 2, 8 * MB
@@ -68,10 +66,6 @@ RATIOS: tuple[tuple[str, str, str, float | None], ...] = (
     ("full verify companion/restic", "companion verify --full", "restic check --read-data", 1.0),
     ("backup companion/cp", "companion backup", "cp -r + sync", None),
 )
-
-
-class CommandFailed(Exception):
-    """A benchmarked or set-up command exited non-zero."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,22 +90,6 @@ class Result:
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    value: float
-    unit: str
-    target: float | None  # None: shown for information only
-    comparison: str  # "<=" or "<"
-
-    @property
-    def verdict(self) -> str:
-        if self.target is None:
-            return "info"
-        ok = self.value <= self.target if self.comparison == "<=" else self.value < self.target
-        return "PASS" if ok else "MISS"
-
-
-@dataclass(frozen=True, slots=True)
 class Bench:
     """Everything a run needs to start a child the same way each time."""
 
@@ -119,10 +97,6 @@ class Bench:
     env: dict[str, str]
     companion: tuple[str, ...]
     cold: bool
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 # -- the synthetic camera roll ------------------------------------------------------------------
@@ -212,23 +186,6 @@ def warm_up(root: Path) -> None:
 # -- running and measuring children -------------------------------------------------------------
 
 
-def run_child(cmd: Sequence[str], bench: Bench, label: str) -> tuple[float, float, float]:
-    """Run ``cmd``; return (wall seconds, peak RSS MB, CPU seconds). Output goes to log files."""
-    logs = bench.workdir / "logs"
-    logs.mkdir(exist_ok=True)
-    out_path, err_path = logs / f"{label}.out", logs / f"{label}.err"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, env=bench.env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        tail = err_path.read_text(errors="replace")[-2000:]
-        raise CommandFailed(f"{' '.join(cmd)} exited {proc.returncode}:\n{tail}")
-    return seconds, usage.ru_maxrss * 1024 / MB, usage.ru_utime + usage.ru_stime
-
-
 def measure(bench: Bench, name: str, cmd: Sequence[str], nbytes: int, *, sync: bool) -> Result:
     """Time one operation from a cold (or uniformly warm) cache; ``sync`` is inside the time."""
     if bench.cold:
@@ -240,11 +197,6 @@ def measure(bench: Bench, name: str, cmd: Sequence[str], nbytes: int, *, sync: b
     total = seconds + sync_seconds
     log(f"  {name}: {total:.2f} s")
     return Result(name, total, sync_seconds, nbytes, rss, cpu)
-
-
-def slug(name: str) -> str:
-    """A file-name-safe label: ``companion backup (no-op)`` -> ``companion-backup-no-op``."""
-    return "-".join("".join(c if c.isalnum() else " " for c in name).split())
 
 
 def companion_init(bench: Bench, vault: Path, work_factor: int = KDF_WORK_FACTOR) -> None:
@@ -354,12 +306,7 @@ def format_table(results: Sequence[Result], checks: Sequence[Check]) -> list[str
             f"{r.name:<40}{r.seconds:>9.2f}{r.mb_per_s:>9.1f}{r.peak_rss_mb:>13.1f}"
             f"{r.cpu_seconds:>9.2f}"
         )
-    lines += ["", f"{'check':<42}{'value':>10}{'target':>14}  result"]
-    for c in checks:
-        target = "(info)" if c.target is None else f"{c.comparison} {c.target:g}{c.unit}"
-        value = f"{c.value:.2f}{c.unit}" if c.unit == "x" else f"{c.value:.1f}{c.unit}"
-        lines.append(f"{c.name:<42}{value:>10}{target:>14}  {c.verdict}")
-    return lines
+    return [*lines, "", *check_lines(checks, 42)]
 
 
 def report(
@@ -411,25 +358,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-@contextmanager
-def work_folder(given: Path | None, keep: bool) -> Iterator[Path]:
-    """``given`` (absent or empty) or a new temporary folder; emptied (temporary: removed) after."""
-    if given is not None and given.exists() and any(given.iterdir()):
-        raise SystemExit(f"--workdir {given} is not empty")
-    root = (given or Path(tempfile.mkdtemp(prefix="companion-bench-"))).resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        yield root
-    finally:
-        if keep:
-            log(f"kept {root}")
-        elif given is None:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            for child in list(root.iterdir()):
-                shutil.rmtree(child, ignore_errors=True)
-
-
 def make_bench(workdir: Path) -> Bench:
     env = {
         **os.environ,
@@ -472,7 +400,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        with work_folder(args.workdir, args.keep) as workdir:
+        with work_folder(args.workdir, args.keep, "companion-bench-") as workdir:
             run(args, workdir)
     except (CommandFailed, subprocess.CalledProcessError) as exc:
         print(f"benchmark aborted: {exc}", file=sys.stderr)

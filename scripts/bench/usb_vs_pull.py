@@ -50,8 +50,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -59,7 +57,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-MB = 1_000_000
+from benchkit import MB, Check, CommandFailed, check_lines, log, run_child, slug, work_folder
+
 CHUNK = 4 << 20  # the largest read AFC serves in one reply
 KDF_WORK_FACTOR = 10  # the minimum: unlocking costs 1 MiB and a few ms, not 128 MiB and 0.5 s
 PASSPHRASE = "benchmark passphrase, not a secret"
@@ -73,10 +72,6 @@ START_TIMEOUT = 900.0  # a first build of the large phone takes ~100 s
 COPY_TIMEOUT = 1800.0
 LIST_TIMEOUT = 600.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-class CommandFailed(Exception):
-    """A benchmarked or set-up command exited non-zero or timed out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,36 +90,12 @@ class Result:
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    value: float
-    unit: str
-    target: float | None  # None: shown for information only
-    comparison: str  # ">=", "<"
-
-    @property
-    def verdict(self) -> str:
-        if self.target is None:
-            return "info"
-        ok = self.value >= self.target if self.comparison == ">=" else self.value < self.target
-        return "PASS" if ok else "MISS"
-
-
-@dataclass(frozen=True, slots=True)
 class Bench:
     workdir: Path
     env: dict[str, str]
     companion: tuple[str, ...]
     phone_cache: Path
     phone_pid: int = 0  # the running simulator, for its CPU time
-
-
-def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def slug(name: str) -> str:
-    return "-".join("".join(c if c.isalnum() else " " for c in name).split())
 
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,32 +107,6 @@ def companion_command() -> tuple[str, ...]:
 
 
 # -- children -------------------------------------------------------------------------------------
-
-
-def run_child(
-    cmd: Sequence[str], bench: Bench, label: str, timeout: float
-) -> tuple[float, float, float]:
-    """Run ``cmd`` to its end; (wall seconds, peak RSS MB, CPU seconds). Output goes to logs/."""
-    logs = bench.workdir / "logs"
-    logs.mkdir(exist_ok=True)
-    name = slug(label)  # labels such as "x @32 MB/s" hold characters a file name cannot
-    out_path, err_path = logs / f"{name}.out", logs / f"{name}.err"
-    with out_path.open("wb") as out, err_path.open("wb") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, env=bench.env)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        tail = err_path.read_text(errors="replace")[-2000:]
-        what = "timed out" if proc.returncode == -signal.SIGKILL else f"exited {proc.returncode}"
-        raise CommandFailed(f"{' '.join(cmd)} {what}:\n{tail}")
-    return seconds, usage.ru_maxrss * 1024 / MB, usage.ru_utime + usage.ru_stime
 
 
 def phone_cpu(bench: Bench) -> float:
@@ -492,12 +437,7 @@ def format_table(results: Sequence[Result], checks: Sequence[Check]) -> list[str
             f"{r.name:<44}{r.seconds:>9.2f}{r.nbytes / MB:>9.1f}{r.mb_per_s:>8.1f}"
             f"{r.peak_rss_mb:>8.1f}{r.cpu_seconds:>7.2f}{r.phone_cpu_seconds:>12.2f}"
         )
-    lines += ["", f"{'check':<46}{'value':>10}{'target':>12}  result"]
-    for c in checks:
-        target = "(info)" if c.target is None else f"{c.comparison} {c.target:g}{c.unit}"
-        value = f"{c.value:.2f}{c.unit}" if c.unit == "x" else f"{c.value:.1f}{c.unit}"
-        lines.append(f"{c.name:<46}{value:>10}{target:>12}  {c.verdict}")
-    return lines
+    return [*lines, "", *check_lines(checks, 46)]
 
 
 # -- entry point ----------------------------------------------------------------------------------
@@ -536,24 +476,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--rounds must be >= 1 and --count >= 0")
     args.size = args.size or ("medium" if args.quick else "large")
     return args
-
-
-@contextmanager
-def work_folder(given: Path | None, keep: bool) -> Iterator[Path]:
-    if given is not None and given.exists() and any(given.iterdir()):
-        raise SystemExit(f"--workdir {given} is not empty")
-    root = (given or Path(tempfile.mkdtemp(prefix="companion-usb-bench-"))).resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        yield root
-    finally:
-        if keep:
-            log(f"kept {root}")
-        elif given is None:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            for child in list(root.iterdir()):
-                shutil.rmtree(child, ignore_errors=True)
 
 
 def make_bench(workdir: Path, phone_cache: Path) -> Bench:
@@ -628,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.child:
         return child_main(args.child)
     try:
-        with work_folder(args.workdir, args.keep) as workdir:
+        with work_folder(args.workdir, args.keep, "companion-usb-bench-") as workdir:
             run(args, workdir)
     except (CommandFailed, subprocess.CalledProcessError) as exc:
         print(f"benchmark aborted: {exc}", file=sys.stderr)
