@@ -7,7 +7,8 @@ number, which moves between iOS versions, so a reader has to find it in ``sqlite
 The store is left as a live phone leaves it: in WAL mode with the latest changes (the last
 assets shot and one favourite toggle) not yet checkpointed, so a reader that copies only
 ``Photos.sqlite`` without ``-wal`` misses them. SQLite salts a WAL with random bytes; those are
-rewritten from the seed (checksums recomputed) so that the same phone has the same bytes.
+rewritten from the seed (checksums recomputed, ``walfile.py``) so that the same phone has the
+same bytes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import plistlib
 import shutil
 import sqlite3
-import struct
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from pathlib import Path
 from random import Random
 
 from companion.simulator.roll import Shot
+from companion.simulator.walfile import resalt_wal, write_shm
 
 WAL_PENDING = 3
 """How many of the latest assets exist only in the WAL."""
@@ -138,55 +139,7 @@ def write_photos_db(
         (photo_data / "Photos.sqlite-wal").write_bytes(wal)
     finally:
         connection.close()
-    _write_shm(photo_data, scratch / "index")
-
-
-def resalt_wal(wal: bytes, salt1: int, salt2: int) -> bytes:
-    """``wal`` with its salts replaced and every checksum recomputed (SQLite's WAL format).
-
-    The 32-byte header ends with a checksum of its first 24 bytes; each frame (24-byte header,
-    then a page) carries the salts and a running checksum over its first 8 header bytes and
-    its page. The magic number's low bit says whether checksums read words big-endian.
-    """
-    magic, version, page_size, sequence = struct.unpack(">IIII", wal[:16])
-    order = ">" if magic & 1 else "<"
-    header = struct.pack(">IIIIII", magic, version, page_size, sequence, salt1, salt2)
-    checksum = _wal_checksum(order, header, (0, 0))
-    out = [header, struct.pack(">II", *checksum)]
-    frame = 24 + page_size
-    for start in range(32, len(wal) - frame + 1, frame):
-        head = wal[start : start + 8]
-        page = wal[start + 24 : start + frame]
-        checksum = _wal_checksum(order, head + page, checksum)
-        out += [head, struct.pack(">IIII", salt1, salt2, *checksum), page]
-    return b"".join(out)
-
-
-def _wal_checksum(order: str, data: bytes, start: tuple[int, int]) -> tuple[int, int]:
-    """SQLite's WAL checksum: two running 32-bit sums over pairs of words."""
-    s0, s1 = start
-    words = struct.unpack(f"{order}{len(data) // 4}I", data)
-    for index in range(0, len(words), 2):
-        s0 = (s0 + words[index] + s1) & 0xFFFFFFFF
-        s1 = (s1 + words[index + 1] + s0) & 0xFFFFFFFF
-    return s0, s1
-
-
-def _write_shm(photo_data: Path, scratch: Path) -> None:
-    """A ``-shm`` wal-index matching the rewritten WAL, as SQLite itself rebuilds it.
-
-    Opening copies of the database and WAL makes SQLite recover the index from the WAL; the
-    index is taken while that reader is open, since the last connection's close removes it.
-    """
-    scratch.mkdir(parents=True)
-    for suffix in ("", "-wal"):
-        shutil.copyfile(photo_data / f"Photos.sqlite{suffix}", scratch / f"Photos.sqlite{suffix}")
-    reader = sqlite3.connect(scratch / "Photos.sqlite")
-    try:
-        reader.execute("SELECT count(*) FROM ZASSET").fetchone()
-        shutil.copyfile(scratch / "Photos.sqlite-shm", photo_data / "Photos.sqlite-shm")
-    finally:
-        reader.close()
+    write_shm(photo_data, scratch / "index")
 
 
 def _transaction(connection: sqlite3.Connection, statements: Sequence[Statement]) -> None:
