@@ -119,6 +119,21 @@ def test_phone_faults_exit_10_with_a_hint(tmp_path: Path, faults: Faults, words:
     assert "hint:" in result.stderr and words in result.stderr
 
 
+@pytest.mark.parametrize("address", ["localhost:abc", "::1:27015", "host:0"])
+def test_a_malformed_usbmux_address_is_a_usage_error(tmp_path: Path, address: str) -> None:
+    result = companion("devices", "--usbmux", address, env=_env(tmp_path))
+    assert result.returncode == 2 and "HOST:PORT" in result.stderr, result.stderr
+    result = companion("backup", env=_env(tmp_path, address))  # from the environment too
+    assert result.returncode == 2 and "HOST:PORT" in result.stderr, result.stderr
+
+
+def test_simulator_serve_on_an_impossible_address_is_a_usage_error(tmp_path: Path) -> None:
+    where = str(tmp_path / "no-such-folder" / "usbmuxd.sock")
+    args = ("--listen", where, "--phone-dir", str(tmp_path / "phone"))
+    result = companion("simulator", "serve", *args, env=_env(tmp_path))
+    assert result.returncode == 2 and "cannot listen" in result.stderr, result.stderr
+
+
 def test_no_usbmuxd_is_exit_10_with_how_to_get_one(tmp_path: Path) -> None:
     env = _env(tmp_path, str(tmp_path / "nobody-listens-here"))
     result = companion("devices", env=env)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from companion.cli.common import EXIT_STATUS
+from companion.errors import UsageError
 
 if TYPE_CHECKING:
     from companion.simulator import Simulator
@@ -119,7 +120,15 @@ def serve(
         cloud_only_paths=frozenset(phone.cloud_only),
         link_rate=link_rate * 1e6 if link_rate else None,
     )
-    with Simulator(phone, listen=listen, faults=faults) as simulator:
+    simulator = Simulator(phone, listen=listen, faults=faults)
+    try:
+        simulator.start()
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"cannot listen on {listen}: {exc}",
+            hint="Give --listen a socket path in an existing folder, or HOST:PORT.",
+        ) from exc
+    with simulator:
         typer.echo(f"USBMUXD_SOCKET_ADDRESS={simulator.address}")
         typer.echo(
             f"Serving {phone.device.get('DeviceName')} (UDID {simulator.udid}), "

@@ -8,6 +8,7 @@ which paths may be read, and how lockdown values and Info.plist keys become our 
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime
 from typing import Any
 
@@ -142,6 +143,23 @@ def safe_name(name: str) -> bool:
         logger.warning("skipped a file the iPhone listed with an unusable name: %r", name)
         return False
     return True
+
+
+def check_usbmux_address(address: str | None) -> None:
+    """Refuse an address the USB library would choke on: it reads ``HOST:PORT`` (one colon, a
+    number after it; no IPv6 literal) as TCP and anything else as a unix socket path. None
+    stands for ``USBMUXD_SOCKET_ADDRESS``, which the library reads by itself."""
+    if address is None:
+        address = os.environ.get("USBMUXD_SOCKET_ADDRESS")
+    if address is None or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    if ":" in host or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(
+            f"usbmuxd address {address!r} is neither HOST:PORT nor a socket path",
+            hint="Give --usbmux (or USBMUXD_SOCKET_ADDRESS) a socket path, or e.g. "
+            "127.0.0.1:27015 (IPv6 addresses are not supported).",
+        )
 
 
 def check_path(path: str) -> None:

@@ -34,7 +34,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from companion.connectors.aioloop import Loop, wait
 from companion.connectors.base import ConnectOptions
-from companion.connectors.iphone import app_info, check_path, device_info
+from companion.connectors.iphone import app_info, check_path, check_usbmux_address, device_info
 from companion.connectors.metadata import read_facts
 from companion.connectors.photosdb import LibraryUnreadable, PhotoRecord, read_library
 from companion.connectors.roll import Roll, assemble
@@ -78,6 +78,7 @@ class UsbConnector:
     def __init__(self, udid: str | None = None, options: ConnectOptions | None = None) -> None:
         self._wanted = udid
         self._options = options or ConnectOptions()
+        check_usbmux_address(self._options.usbmux_address)
         self._loop: Loop | None = None
         self._session: Session | None = None
         self._cloud_only: frozenset[str] = frozenset()
@@ -308,6 +309,7 @@ def list_devices(options: ConnectOptions | None = None) -> list[DeviceInfo]:
     trusted phone that is locked shows ``locked=True``.
     """
     options = options or ConnectOptions()
+    check_usbmux_address(options.usbmux_address)
     loop = Loop("companion-usb-devices")
     try:
         return loop.run(describe_devices(options), CALL_TIMEOUT)
