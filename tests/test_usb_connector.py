@@ -104,7 +104,8 @@ def test_device_facts_and_installed_apps(tmp_path: Path) -> None:
     assert info.identifier == simulator.udid == phone.device["UniqueDeviceID"]
     assert info.os_version == phone.device["ProductVersion"]
     assert info.name == phone.device["DeviceName"]
-    assert info.model and not info.model.startswith("iPhone1")  # a marketing name
+    assert info.product_type == phone.device["ProductType"] == "iPhone15,2"
+    assert info.model == "iPhone 14 Pro"  # the name people know, not the identifier
     assert apps["com.facebook.Facebook"].photo_usage
     assert any(a.photo_add_usage and not a.photo_usage for a in apps.values())
     assert any(not a.photo_usage and not a.photo_add_usage for a in apps.values())

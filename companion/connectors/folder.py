@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO
 
 from companion.connectors.base import ConnectOptions
+from companion.connectors.kinds import kind_of_suffix
 from companion.connectors.metadata import read_facts
 from companion.errors import SourceChanged, SourceUnavailable, UsageError
 from companion.model import Asset, AssetKind, DeviceInfo
@@ -35,14 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _BUFFER_SIZE = 256 * 1024  # small reads are batched; reads at least this large go straight through
-_KINDS: dict[str, AssetKind] = {
-    **dict.fromkeys(
-        (".heic", ".heif", ".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".dng", ".webp"),
-        AssetKind.PHOTO,
-    ),
-    **dict.fromkeys((".mov", ".mp4", ".m4v"), AssetKind.VIDEO),
-    ".aae": AssetKind.SIDECAR,
-}
 _LIVE_VIDEO = ".mov"
 # IMG_E0007.JPG is the edited render of IMG_0007.*; IMG_O0007.AAE keeps IMG_0007's original
 # adjustments. Both map back to the original's stem.
@@ -281,7 +274,7 @@ class _File:
         stem, suffix = _stem_and_suffix(self.name)
         object.__setattr__(self, "stem", stem)
         object.__setattr__(self, "suffix", suffix)
-        object.__setattr__(self, "kind", _KINDS.get(suffix, AssetKind.OTHER))
+        object.__setattr__(self, "kind", kind_of_suffix(suffix))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
 
+from companion.connectors import kinds
 from companion.connectors.photosdb import PhotoRecord
 from companion.model import Asset, AssetKind
 
@@ -36,22 +37,10 @@ MUTATIONS = "PhotoData/Mutations"
 ADJUSTMENTS = "Adjustments"
 RECIPE = "Adjustments.plist"
 
-_KINDS: dict[str, AssetKind] = {
-    **dict.fromkeys(
-        (".heic", ".heif", ".jpg", ".jpeg", ".png", ".gif", ".tif", ".tiff", ".dng", ".webp"),
-        AssetKind.PHOTO,
-    ),
-    **dict.fromkeys((".mov", ".mp4", ".m4v"), AssetKind.VIDEO),
-    ".aae": AssetKind.SIDECAR,
-    ".plist": AssetKind.SIDECAR,
-}
 
-
-def kind_of(name: str) -> AssetKind:
-    """What a file is, from its suffix (case does not matter)."""
-    base = name.rpartition("/")[2]
-    dot = base.rfind(".")
-    return _KINDS.get(base[dot:].lower(), AssetKind.OTHER) if dot > 0 else AssetKind.OTHER
+def kind_of(path: str) -> AssetKind:
+    """What a phone's file is; the edit recipe beside a render is a sidecar like an ``.AAE``."""
+    return AssetKind.SIDECAR if path.endswith("/" + RECIPE) else kinds.kind_of(path)
 
 
 @dataclass(frozen=True, slots=True)
