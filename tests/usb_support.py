@@ -7,6 +7,7 @@ test's own, never to the home folder.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import shutil
 import tempfile
@@ -26,6 +27,7 @@ SEED = 11
 @functools.cache
 def _built(seed: int, cloud_only: int) -> SamplePhone:
     root = Path(tempfile.mkdtemp(prefix="companion-test-phone-"))
+    atexit.register(shutil.rmtree, root, True)  # built once per test session, then removed
     return build_phone(root / "phone", seed=seed, size="small", cloud_only=cloud_only)
 
 

@@ -110,7 +110,7 @@ def _backup(
         report = _dry_run(connector, root, passphrase_file)
     else:
         passphrase = read_passphrase(passphrase_file)
-        if isinstance(connector, Preparable):
+        if isinstance(connector, Preparable) and (root / MARKER).exists():
             connector.prepare()  # pairing and TLS go on while the passphrase unlocks the vault
         with Vault.open(root, passphrase, write=True) as opened:
             connector.info()  # connect (a phone may ask to be trusted) before drawing the bar
