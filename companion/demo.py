@@ -13,10 +13,15 @@ import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from companion.backup import VaultStore, run_backup
+from companion.checklist.builder import DeviceFacts, build_checklist, facts_from_device
+from companion.checklist.model import LANGS, Lang
+from companion.checklist.output import default_paper, render, write_document
 from companion.connectors import ConnectOptions, connect
+from companion.connectors.base import AppLister
 from companion.errors import IntegrityError
 from companion.model import BackupReport, DeviceInfo
 from companion.simulator import Simulator
@@ -44,6 +49,7 @@ class DemoReport:
     restore: RestoreReport
     identical: int  # restored files byte-identical to the phone's
     status: VaultStatus
+    checklists: tuple[Path, ...]  # the permission checklist, one PDF per language
 
 
 def run_demo(
@@ -55,7 +61,7 @@ def run_demo(
 ) -> DemoReport:
     """Simulate an iPhone, back it up twice, verify, restore and compare. Raises on failure."""
     vault_dir, restored = workdir / "vault", workdir / "restored"
-    narrate("1/7 Making the simulated iPhone's camera roll (built once, then reused).")
+    narrate("1/8 Making the simulated iPhone's camera roll (built once, then reused).")
     phone = build_phone(workdir / "simulated-iphone", seed=seed, size="small")
     with Simulator(phone) as simulator:
         options = ConnectOptions(
@@ -65,27 +71,32 @@ def run_demo(
         )
         connector = connect("usb", options)
         with contextlib.closing(connector):  # type: ignore[type-var]
-            narrate("2/7 Connecting over usbmuxd and lockdown, pairing as a real iPhone asks.")
+            narrate("2/8 Connecting over usbmuxd and lockdown, pairing as a real iPhone asks.")
             info = connector.info()
             narrate(f"    found {info.name}: {info.model}, iOS {info.os_version}")
             created = not (vault_dir / MARKER).exists()
             if created:
-                narrate(f"3/7 Creating an encrypted vault (passphrase: {DEMO_PASSPHRASE!r}).")
+                narrate(f"3/8 Creating an encrypted vault (passphrase: {DEMO_PASSPHRASE!r}).")
                 vault = Vault.create(vault_dir, DEMO_PASSPHRASE, work_factor=work_factor)
             else:
-                narrate("3/7 Opening the vault of the previous tour: this backup is incremental.")
+                narrate("3/8 Opening the vault of the previous tour: this backup is incremental.")
                 vault = Vault.open(vault_dir, DEMO_PASSPHRASE, write=True)
+            if not isinstance(connector, AppLister):  # the USB connector always is
+                raise TypeError("the USB connector cannot list apps")
+            facts = facts_from_device(connector)
             with vault:
-                narrate("4/7 Backing up over USB: each file is streamed, hashed, encrypted once.")
+                narrate("4/8 Backing up over USB: each file is streamed, hashed, encrypted once.")
                 first = run_backup(connector, VaultStore(vault))
-                narrate("5/7 Backing up again: nothing changed on the phone, so nothing is read.")
+                narrate("5/8 Backing up again: nothing changed on the phone, so nothing is read.")
                 second = run_backup(connector, VaultStore(vault))
-                narrate("6/7 Verifying: decrypting every file and comparing its fingerprint.")
+                narrate("6/8 Verifying: decrypting every file and comparing its fingerprint.")
                 checked = verify(vault, VerifyMode.FULL)
-                narrate("7/7 Restoring into a folder and comparing with the phone's files.")
+                narrate("7/8 Restoring into a folder and comparing with the phone's files.")
                 restored_report = restore(vault, restored)
                 vault.flush()
                 status = summarize(vault)
+    narrate("8/8 Writing the photo-permission checklist for this iPhone's apps, in each language.")
+    checklists = tuple(_checklist(facts, workdir, lang) for lang in LANGS)
     identical, total = _compare(phone.media_root, restored)
     if identical != total:
         raise IntegrityError(f"only {identical} of {total} files came back identical")
@@ -101,7 +112,15 @@ def run_demo(
         restored_report,
         identical,
         status,
+        checklists,
     )
+
+
+def _checklist(facts: DeviceFacts, workdir: Path, lang: Lang) -> Path:
+    document = build_checklist(facts, lang, today=date.today())
+    path = workdir / f"photo-checklist-{lang}.pdf"
+    write_document(path, render(document, "pdf", paper=default_paper(lang)).data)
+    return path
 
 
 def _compare(media_root: Path, restored: Path) -> tuple[int, int]:

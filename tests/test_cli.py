@@ -49,6 +49,7 @@ def documented_commands(docs: str) -> set[str]:
     """Commands named in the headings of docs/cli.md: `companion key add | passwd` -> 2 names."""
     found = set()
     for heading in re.findall(r"^### `companion ([^`]+)`", docs, re.MULTILINE):
+        heading = re.sub(r"\[[^\]]*\]", "", heading)  # optional parts may hold " | " too
         words = [w for w in heading.split() if not w.startswith(("-", "["))]
         parts = " ".join(words).split(" | ")
         first = parts[0].split()
@@ -193,7 +194,7 @@ def test_help_loads_no_heavy_library() -> None:
         "from companion.cli.app import run\n"
         "code = run(['--help'])\n"
         "heavy = [m for m in ('pyrage', 'cryptography', 'PIL', 'pillow_heif', 'tqdm',"
-        " 'pymobiledevice3', 'pyicloud') if m in sys.modules]\n"
+        " 'pymobiledevice3', 'pyicloud', 'reportlab') if m in sys.modules]\n"
         "print(heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
@@ -208,6 +209,9 @@ def test_demo_runs_the_journey(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     assert report["phone"]["source"].startswith("usb:")
     assert report["second_backup"]["new"] == 0
     assert report["verify"]["damaged"] == []
+    checklists = [Path(p) for p in report["checklists"]]
+    assert [p.name for p in checklists] == ["photo-checklist-en.pdf", "photo-checklist-fr.pdf"]
+    assert all(p.read_bytes().startswith(b"%PDF-") for p in checklists)
     code, out, _err = call(capsys, "demo", "--dir", str(tmp_path / "d"), "--json")
     again = json.loads(out)  # a second tour on the same folder is incremental
     assert code == 0 and not again["created"] and again["first_backup"]["new"] == 0

@@ -17,6 +17,7 @@ import typer
 from companion import __version__
 from companion.cli import (
     backup_cmd,
+    checklist_cmd,
     demo_cmd,
     devices_cmd,
     key_cmd,
@@ -41,6 +42,7 @@ app = typer.Typer(
 app.add_typer(vault_cmd.app, name="vault")
 app.add_typer(key_cmd.app, name="key")
 app.add_typer(simulator_cmd.app, name="simulator")
+app.add_typer(checklist_cmd.app, name="checklist")
 devices_cmd.register(app)
 backup_cmd.register(app)
 read_cmd.register(app)

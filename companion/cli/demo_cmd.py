@@ -32,7 +32,8 @@ def demo(
     A simulated iPhone starts inside this command and speaks the same USB protocols as a real
     one. The tour pairs with it, backs its camera roll up into a new encrypted vault, backs up
     again (nothing is read the second time), verifies every file by decrypting it, restores
-    them and checks that each one comes back byte for byte.
+    them and checks that each one comes back byte for byte. Last, it writes the photo-permission
+    checklist for the simulated iPhone's apps, in English and in French.
     """
     from companion.demo import DEMO_PASSPHRASE, run_demo  # loads Pillow and the USB stack
 
@@ -59,6 +60,7 @@ def demo(
         f"  vault      {report.status.assets} files, {human_bytes(report.status.stored_bytes)} "
         f"encrypted on disk, in {report.vault}"
     )
+    typer.echo(f"  checklist  {', '.join(str(p) for p in report.checklists)}")
     typer.echo("")
     typer.echo("Try next:")
     hints = (

@@ -1,0 +1,89 @@
+"""``checklist verify``: what an App Privacy Report says about each line of the checklist.
+
+The report is compared with the checklist made for the same phone (from its facts) or, without
+them, with the checklist for the apps the report names, on the newest iOS the content knows.
+Each finding gets one sentence in the checklist's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from companion.checklist.builder import (
+    DeviceFacts,
+    Words,
+    build_checklist,
+    check_version,
+    facts_from_bundle_ids,
+)
+from companion.checklist.content import load_content
+from companion.checklist.model import Checklist, Lang
+from companion.checklist.privacy_report import Finding, PrivacyReport, compare
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    finding: Finding
+    verdict: str  # the verdict in the checklist's language ("not done", "pas fait"...)
+    explanation: str  # one sentence, starting after the app's name
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    checklist: Checklist
+    report: PrivacyReport
+    verdicts: tuple[Verdict, ...]
+    summary: str  # the report's period and how many lines were read and skipped
+    notes: tuple[str, ...]  # no app read photos; no device facts (checked against the report's)
+    from_report: bool
+
+
+def verify_report(
+    report: PrivacyReport, facts: DeviceFacts | None, lang: Lang, *, today: date
+) -> VerifyResult:
+    content = load_content()
+    from_report = facts is None
+    if facts is None:
+        newest = f"{content.majors[-1]}.0"
+        facts = facts_from_bundle_ids(newest, [app.bundle_id for app in report.apps])
+    checklist = build_checklist(facts, lang, today=today)
+    names = {app.bundle_id: app.name for app in facts.apps}
+    version, _ = check_version(facts.ios, content)
+    words = Words(content, version, lang)
+    actions = {step.key: step.action for step in checklist.steps()}
+    verdicts = []
+    for finding in compare(report, checklist, names):
+        action = actions.get(finding.step_key or "", "")
+        count = str(finding.accesses)
+        times = words.text("times_one" if finding.accesses == 1 else "times_many", count=count)
+        verdicts.append(
+            Verdict(
+                finding,
+                words.text(f"verdict_{finding.verdict}"),
+                words.text(f"reason_{finding.reason}", times=times, action=action),
+            )
+        )
+    notes = []
+    if not report.apps:
+        notes.append(words.text("verify_no_report_apps"))
+    if from_report:
+        notes.append(words.text("verify_from_report"))
+    return VerifyResult(
+        checklist, report, tuple(verdicts), _summary(report, words), tuple(notes), from_report
+    )
+
+
+def _summary(report: PrivacyReport, words: Words) -> str:
+    start, end = report.period or (None, None)
+    return words.text(
+        "verify_period",
+        start=_day(start),
+        end=_day(end),
+        lines=str(report.lines),
+        skipped=str(report.skipped),
+    )
+
+
+def _day(when: datetime | None) -> str:
+    return when.date().isoformat() if when else "?"
