@@ -117,6 +117,18 @@ def test_the_default_file_name_and_an_all_or_nothing_write(tmp_path: Path) -> No
     assert (work / "photo-checklist-en.pdf").read_bytes().startswith(b"%PDF-")
 
 
+def test_the_format_follows_the_out_suffix(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    for name, start in (("list.html", "<!doctype html>"), ("list.md", "# Photo privacy")):
+        out = tmp_path / name
+        done = companion("checklist", "--ios", "17.5", "--out", str(out), env=env)
+        assert done.returncode == 0, done.stderr
+        assert out.read_text(encoding="utf-8").startswith(start)
+    out = tmp_path / "list.txt"  # unknown suffix: the default format
+    assert companion("checklist", "--ios", "17.5", "--out", str(out), env=env).returncode == 0
+    assert out.read_bytes().startswith(b"%PDF-")
+
+
 def _cli() -> list[str]:
     import sys
 

@@ -31,7 +31,7 @@ from companion.errors import UsageError
 from companion.model import AppInfo, DeviceInfo
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-_BUNDLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,254}")
+BUNDLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,254}")
 _PHOTOS_PATH = ("settings", "privacy", "photos")
 _UNKNOWN_RISK, _ADD_ONLY_RISK = 4, 5
 _USAGE_CHARS = 110
@@ -77,7 +77,7 @@ def facts_from_bundle_ids(
     content = content or load_content()
     apps = []
     for bundle_id in dict.fromkeys(b.strip() for b in bundle_ids if b.strip()):
-        if not _BUNDLE_ID.fullmatch(bundle_id):
+        if not BUNDLE_ID.fullmatch(bundle_id):
             raise UsageError(
                 f"not a bundle id: {bundle_id!r}",
                 "Bundle ids look like com.facebook.Facebook; 'companion checklist --from usb' "
@@ -223,7 +223,7 @@ def _ordered(apps: Sequence[AppInfo], content: Content) -> list[AppInfo]:
         for a in apps
         if not a.system and (a.photo_usage is not None or a.photo_add_usage is not None)
     ]
-    return sorted(touching, key=lambda a: (risk(a), _natural(_clean(a.name)), a.bundle_id))
+    return sorted(touching, key=lambda a: (risk(a), _natural(_app_name(a)), a.bundle_id))
 
 
 def _natural(name: str) -> tuple[tuple[int, int | str], ...]:
@@ -256,7 +256,7 @@ def _group(key: str, words: Words) -> Group:
 def _photo_step(
     app: AppInfo, content: Content, words: Words, *, first: bool, group: str | None = None
 ) -> Step:
-    name = _clean(app.name)
+    name = _app_name(app)
     entry = content.apps.get(app.bundle_id)
     levels: tuple[Level, ...]
     if app.photo_usage is None:
@@ -284,10 +284,17 @@ def _photo_step(
 
 def _unknown_why(app: AppInfo, words: Words) -> str:
     why = words.text("app_read_why")
-    usage = _clean(app.photo_usage or "", limit=_USAGE_CHARS)
+    usage = clean_name(app.photo_usage or "", limit=_USAGE_CHARS)
     if usage:
-        why += " " + words.text("app_read_says", usage=usage.replace('"', "'"))
+        why += " " + words.text("app_read_says", usage=_inner_quotes(usage, words.lang))
     return why
+
+
+def _inner_quotes(text: str, lang: Lang) -> str:
+    """Quotes inside a quotation: single curly quotes in English, single guillemets in French;
+    a stray one goes."""
+    opening, closing = ("\u2018", "\u2019") if lang == "en" else ("\u2039\u00a0", "\u00a0\u203a")
+    return re.sub(r'"([^"]*)"', rf"{opening}\1{closing}", text).replace('"', "")
 
 
 def _app_settings(apps: Sequence[AppInfo], content: Content, words: Words) -> Iterable[Step]:
@@ -295,7 +302,7 @@ def _app_settings(apps: Sequence[AppInfo], content: Content, words: Words) -> It
         entry = content.apps.get(app.bundle_id)
         if entry is None or app.photo_usage is None:
             continue
-        name = _clean(app.name)
+        name = _app_name(app)
         for setting in entry.settings:
             confirmed = words.lang in setting.confirmed
             yield Step(
@@ -311,7 +318,7 @@ def _app_settings(apps: Sequence[AppInfo], content: Content, words: Words) -> It
 
 
 def _prefixed(app: str, action: str, lang: Lang) -> str:
-    """"Facebook: Turn off..." in English; "Facebook : désactivez..." in French (lower case
+    """ "Facebook: Turn off..." in English; "Facebook : désactivez..." in French (lower case
     after a colon)."""
     if lang == "fr":
         return f"{app}\u00a0: {action[:1].lower()}{action[1:]}"
@@ -362,15 +369,22 @@ def _subtitle(facts: DeviceFacts, words: Words, today: date) -> str:
     device = facts.device
     return words.text(
         "subtitle",
-        device=_clean(device.name) or "iPhone",
-        model=_clean(device.model or "iPhone"),
+        device=clean_name(device.name) or "iPhone",
+        model=clean_name(device.model or "iPhone"),
         ios=facts.ios,
         date=when,
     )
 
 
-def _clean(text: str, limit: int = 60) -> str:
-    """A name from the phone, safe to print: no control or format characters, bounded."""
-    kept = "".join(c for c in text if unicodedata.category(c)[0] != "C")
+def clean_name(text: str, limit: int = 60) -> str:
+    """A name from the phone, safe to print: line breaks and tabs become spaces, other control
+    and format characters (direction overrides, escapes) go, and it is bounded."""
+    kept = "".join(
+        " " if c.isspace() else c for c in text if c.isspace() or unicodedata.category(c)[0] != "C"
+    )
     kept = " ".join(kept.split())
     return kept if len(kept) <= limit else kept[: limit - 1] + "…"
+
+
+def _app_name(app: AppInfo) -> str:
+    return clean_name(app.name) or clean_name(app.bundle_id)

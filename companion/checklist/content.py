@@ -157,12 +157,12 @@ def parse_content(
     majors = tuple(int(m) for m in ios["majors"])
     label_map = {key: _label(key, raw) for key, raw in labels.items()}
     links = {
-        key: LinkEntry(_str(raw, "url", f"link {key}"), _text(raw, f"link {key}"))
+        key: LinkEntry(_str(raw, "url", f"general.toml link {key}"), _text(raw, f"link {key}"))
         for key, raw in general.get("links", {}).items()
     }
     items = tuple(_item(raw) for raw in general.get("item", []))
     entries = {raw["bundle_id"]: _app(raw) for raw in apps.get("app", [])}
-    texts = {key: _text(raw, f"text {key}") for key, raw in text.items()}
+    texts = {key: _text(raw, f"text.toml {key}") for key, raw in text.items()}
     content = Content(majors, label_map, items, links, entries, texts)
     _check(content)
     return content
@@ -217,7 +217,7 @@ def _app(raw: dict[str, Any]) -> AppEntry:
             str(s["id"]),
             _text(s["action"], where),
             _text(s["why"], where),
-            {lang: tuple(s["path"][lang]) for lang in LANGS},
+            _paths(s.get("path"), f"{where} setting {s.get('id')!r}"),
             _langs(s.get("confirmed", []), where),
             _text(s["search"], where),
             _str(s, "source", where),
@@ -234,6 +234,14 @@ def _app(raw: dict[str, Any]) -> AppEntry:
         tuple(raw.get("sources", [])),
         settings,
     )
+
+
+def _paths(raw: object, where: str) -> Mapping[Lang, tuple[str, ...]]:
+    if not isinstance(raw, dict) or any(
+        not isinstance(raw.get(lang), list) or not raw[lang] for lang in LANGS
+    ):
+        raise ContentError(f"{where}: needs a non-empty 'en' and 'fr' path")
+    return {lang: tuple(str(x) for x in raw[lang]) for lang in LANGS}
 
 
 def _text(raw: object, where: str) -> Text:
@@ -278,20 +286,29 @@ def _check(content: Content) -> None:
         placeholders(where, item.why)
         if item.link is not None and item.link not in content.links:
             raise ContentError(f"{where}: unknown link {item.link!r}")
-        if not item.paths or item.paths[0].since > item.since:
-            raise ContentError(f"{where}: needs a path from version {item.since}")
-        for variant in item.paths:
-            for name in variant.labels:
-                label = content.labels.get(name)
-                if label is None:
-                    raise ContentError(f"{where}: unknown label {name!r} in a path")
-                if label.at(max(variant.since, item.since)) is None:
-                    raise ContentError(f"{where}: label {name!r} does not exist yet then")
+        _check_paths(content, item, where)
     for app in content.apps.values():
-        placeholders(f"apps.toml {app.bundle_id!r}", app.why)
+        where = f"apps.toml {app.bundle_id!r}"
+        placeholders(where, app.why)
         for setting in app.settings:
-            if any(not setting.path[lang] for lang in LANGS):
-                raise ContentError(f"apps.toml {app.bundle_id!r}: {setting.id} has an empty path")
+            for texts in (setting.action, setting.why, setting.search):
+                placeholders(f"{where} setting {setting.id!r}", texts)
+    for key, link in content.links.items():
+        placeholders(f"general.toml link {key!r}", link.title)
     for key, texts in content.text.items():
         if key not in ("months",):
             placeholders(f"text.toml {key}", texts)
+
+
+def _check_paths(content: Content, item: Item, where: str) -> None:
+    """A path from the item's first version on, through labels that exist at each version."""
+    if not item.paths or item.paths[0].since > item.since:
+        since = ".".join(map(str, item.since))
+        raise ContentError(f"{where}: needs a path from version {since}")
+    for variant in item.paths:
+        for name in variant.labels:
+            label = content.labels.get(name)
+            if label is None:
+                raise ContentError(f"{where}: unknown label {name!r} in a path")
+            if label.at(max(variant.since, item.since)) is None:
+                raise ContentError(f"{where}: label {name!r} does not exist yet then")

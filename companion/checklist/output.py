@@ -22,7 +22,7 @@ FORMATS: tuple[Format, ...] = ("pdf", "html", "md")
 SUFFIXES: Mapping[Format, str] = {"pdf": ".pdf", "html": ".html", "md": ".md"}
 # Countries that print on US Letter; everyone else uses A4.
 _LETTER_TERRITORIES = frozenset({"US", "CA", "MX", "PH", "CL", "CO", "VE", "CR", "GT", "PR"})
-_LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")
+_LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +45,25 @@ def render(checklist: Checklist, fmt: Format, *, paper: Paper = "a4") -> Rendere
     return Rendered(text.encode("utf-8"), None)
 
 
-def _locale(environ: Mapping[str, str]) -> str:
+def _locale(environ: Mapping[str, str], *, messages: bool = False) -> str:
+    """The locale as gettext picks it: LC_ALL, LC_MESSAGES, LANG; for messages, LANGUAGE
+    first, unless the locale is C."""
+    locale = ""
     for name in _LOCALE_VARS:
         value = environ.get(name, "")
-        if value and value not in ("C", "POSIX") and not value.startswith("C."):
-            return value.split(":")[0]
-    return ""
+        if value:
+            locale = value
+            break
+    if locale in ("", "C", "POSIX") or locale.startswith("C."):
+        return ""
+    language = environ.get("LANGUAGE", "").split(":")[0]
+    return language if messages and language else locale
 
 
 def default_lang(environ: Mapping[str, str] | None = None) -> Lang:
     """French when the locale is French (``fr_FR.UTF-8``, ``fr_CA``...), else English."""
     env = os.environ if environ is None else environ
-    return "fr" if _locale(env).lower().startswith("fr") else "en"
+    return "fr" if _locale(env, messages=True).lower().startswith("fr") else "en"
 
 
 def default_paper(lang: Lang, environ: Mapping[str, str] | None = None) -> Paper:
@@ -67,7 +74,7 @@ def default_paper(lang: Lang, environ: Mapping[str, str] | None = None) -> Paper
     if "_" in locale:
         country = locale.split("_", 1)[1][:2].upper()
         return "letter" if country in _LETTER_TERRITORIES else "a4"
-    return "letter" if lang == "en" and not locale else "a4"
+    return "letter" if lang == "en" else "a4"
 
 
 def write_document(path: Path, data: bytes) -> None:

@@ -15,7 +15,7 @@ from companion.checklist.model import Checklist, GroupBlock, Step
 
 PATH_SEPARATOR = " \u203a "  # single right-pointing angle quotation mark
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
-_MD_LINE_START = re.compile(r"^([#>+=-]|\d+[.)])")
+_MD_LINE_START = re.compile(r"^(\d*)([#>+=.)-])")
 
 
 def render_markdown(checklist: Checklist) -> str:
@@ -128,7 +128,8 @@ def _html_group(block: GroupBlock) -> str:
 
 
 def _box_id(step: Step) -> str:
-    return "step-" + re.sub(r"[^A-Za-z0-9_-]", "-", step.key)
+    """An HTML id from the step's key, one to one: any other character becomes _hex_."""
+    return "step-" + re.sub(r"[^A-Za-z0-9-]", lambda m: f"_{ord(m.group()):x}_", step.key)
 
 
 def _where(step: Step) -> str:
@@ -137,7 +138,7 @@ def _where(step: Step) -> str:
 
 def _md(text: str) -> str:
     """Text that Markdown prints as is, wherever it lands on a line."""
-    return _MD_LINE_START.sub(r"\\\1", _MD_SPECIAL.sub(r"\\\1", text))
+    return _MD_LINE_START.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", text))
 
 
 def _h(text: str) -> str:

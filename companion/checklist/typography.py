@@ -19,7 +19,7 @@ NNBSP = "\u202f"  # narrow no-break space
 _APOSTROPHE = re.compile(r"(?<=\w)'")
 _QUOTED = re.compile(r'"([^"\n]*)"')
 _SPACE_BEFORE_COLON = re.compile(r"[ \u00a0\u202f]+:")
-_BEFORE_TALL = re.compile(r"(?<=\S)[ \u00a0\u202f]*([;!?])(?=\s|$|[»)\"])")
+_BEFORE_TALL = re.compile(r"(?<=[^\s;!?])[ \u00a0\u202f]*([;!?]+)(?=\s|$|[»)\"])")
 
 
 def typeset(text: str, lang: Lang) -> str:

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from companion.checklist.builder import (
+    BUNDLE_ID,
     DeviceFacts,
     Words,
     build_checklist,
     check_version,
+    clean_name,
     facts_from_bundle_ids,
 )
 from companion.checklist.content import load_content
@@ -44,11 +46,14 @@ def verify_report(
 ) -> VerifyResult:
     content = load_content()
     from_report = facts is None
-    if facts is None:
+    if facts is None:  # a report's odd ids stay out of the checklist: "not in the checklist"
         newest = f"{content.majors[-1]}.0"
-        facts = facts_from_bundle_ids(newest, [app.bundle_id for app in report.apps])
+        ids = [a.bundle_id for a in report.apps if BUNDLE_ID.fullmatch(a.bundle_id)]
+        facts = facts_from_bundle_ids(newest, ids)
     checklist = build_checklist(facts, lang, today=today)
-    names = {app.bundle_id: app.name for app in facts.apps}
+    # names from a phone or a report file are printed to a terminal: cleaned like the checklist's
+    names = {a.bundle_id: clean_name(a.bundle_id, limit=80) for a in report.apps}
+    names |= {a.bundle_id: clean_name(a.name) or clean_name(a.bundle_id) for a in facts.apps}
     version, _ = check_version(facts.ios, content)
     words = Words(content, version, lang)
     actions = {step.key: step.action for step in checklist.steps()}

@@ -137,9 +137,14 @@ def checklist(
     apps: AppsOpt = None,
     lang: LangOpt = None,
     fmt: Annotated[
-        str,
-        typer.Option("--format", metavar="pdf|html|md", help="Document format."),
-    ] = "pdf",
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="pdf|html|md",
+            help="Document format. Default: from the --out file's suffix, else pdf.",
+            show_default=False,
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -183,6 +188,10 @@ def checklist(
     from companion.checklist.builder import build_checklist
     from companion.checklist.output import FORMATS, SUFFIXES, render, write_document
 
+    if fmt is None:  # checklist.html means HTML; "-" and unknown suffixes mean PDF
+        suffix = out.suffix.lower() if out is not None else ""
+        fmt = {".htm": "html", ".markdown": "md"}.get(suffix, suffix.lstrip(".") or "pdf")
+        fmt = fmt if fmt in FORMATS else "pdf"
     form = next((f for f in FORMATS if f == fmt), None)
     if form is None:
         raise UsageError(f"no {fmt!r} format", "Use --format pdf, html or md.")
