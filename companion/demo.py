@@ -23,9 +23,12 @@ from companion.checklist.output import default_paper, render, write_document
 from companion.connectors import ConnectOptions, connect
 from companion.connectors.base import AppLister
 from companion.errors import IntegrityError
-from companion.model import BackupReport, DeviceInfo
+from companion.model import BackupReport, DeviceInfo, Place
+from companion.sensitivity.base import VERDICTS
+from companion.sensitivity.scan import ScanReport, scan_vault
 from companion.simulator import Simulator
 from companion.simulator.phone import build_phone
+from companion.simulator.planted import HOME
 from companion.vault import Vault
 from companion.vault.crypto import DEFAULT_WORK_FACTOR
 from companion.vault.restore import RestoreReport, restore
@@ -50,6 +53,7 @@ class DemoReport:
     identical: int  # restored files byte-identical to the phone's
     status: VaultStatus
     checklists: tuple[Path, ...]  # the permission checklist, one PDF per language
+    scan: ScanReport
 
 
 def run_demo(
@@ -61,7 +65,7 @@ def run_demo(
 ) -> DemoReport:
     """Simulate an iPhone, back it up twice, verify, restore and compare. Raises on failure."""
     vault_dir, restored = workdir / "vault", workdir / "restored"
-    narrate("1/8 Making the simulated iPhone's camera roll (built once, then reused).")
+    narrate("1/9 Making the simulated iPhone's camera roll (built once, then reused).")
     phone = build_phone(workdir / "simulated-iphone", seed=seed, size="small")
     with Simulator(phone) as simulator:
         options = ConnectOptions(
@@ -71,32 +75,36 @@ def run_demo(
         )
         connector = connect("usb", options)
         with contextlib.closing(connector):  # type: ignore[type-var]
-            narrate("2/8 Connecting over usbmuxd and lockdown, pairing as a real iPhone asks.")
+            narrate("2/9 Connecting over usbmuxd and lockdown, pairing as a real iPhone asks.")
             info = connector.info()
             narrate(f"    found {info.name}: {info.model}, iOS {info.os_version}")
             created = not (vault_dir / MARKER).exists()
             if created:
-                narrate(f"3/8 Creating an encrypted vault (passphrase: {DEMO_PASSPHRASE!r}).")
+                narrate(f"3/9 Creating an encrypted vault (passphrase: {DEMO_PASSPHRASE!r}).")
                 vault = Vault.create(vault_dir, DEMO_PASSPHRASE, work_factor=work_factor)
             else:
-                narrate("3/8 Opening the vault of the previous tour: this backup is incremental.")
+                narrate("3/9 Opening the vault of the previous tour: this backup is incremental.")
                 vault = Vault.open(vault_dir, DEMO_PASSPHRASE, write=True)
             if not isinstance(connector, AppLister):  # the USB connector always is
                 raise TypeError("the USB connector cannot list apps")
             facts = facts_from_device(connector)
             with vault:
-                narrate("4/8 Backing up over USB: each file is streamed, hashed, encrypted once.")
+                narrate("4/9 Backing up over USB: each file is streamed, hashed, encrypted once.")
                 first = run_backup(connector, VaultStore(vault))
-                narrate("5/8 Backing up again: nothing changed on the phone, so nothing is read.")
+                narrate("5/9 Backing up again: nothing changed on the phone, so nothing is read.")
                 second = run_backup(connector, VaultStore(vault))
-                narrate("6/8 Verifying: decrypting every file and comparing its fingerprint.")
+                narrate("6/9 Verifying: decrypting every file and comparing its fingerprint.")
                 checked = verify(vault, VerifyMode.FULL)
-                narrate("7/8 Restoring into a folder and comparing with the phone's files.")
+                narrate("7/9 Restoring into a folder and comparing with the phone's files.")
                 restored_report = restore(vault, restored)
+                narrate("8/9 Scanning for private shots, on this computer, with 'home' declared.")
+                scanned = _scan(vault, narrate)
                 vault.flush()
                 status = summarize(vault)
-    narrate("8/8 Writing the photo-permission checklist for this iPhone's apps, in each language.")
-    checklists = tuple(_checklist(facts, workdir, lang) for lang in LANGS)
+    narrate("9/9 Writing the photo-permission checklist for this iPhone's apps, in each language.")
+    review = f"companion scan --vault {vault_dir}"
+    flagged = len(scanned.flagged())
+    checklists = tuple(_checklist(facts, workdir, lang, flagged, review) for lang in LANGS)
     identical, total = _compare(phone.media_root, restored)
     if identical != total:
         raise IntegrityError(f"only {identical} of {total} files came back identical")
@@ -113,11 +121,27 @@ def run_demo(
         identical,
         status,
         checklists,
+        scanned,
     )
 
 
-def _checklist(facts: DeviceFacts, workdir: Path, lang: Lang) -> Path:
-    document = build_checklist(facts, lang, today=date.today())
+def _scan(vault: Vault, narrate: Callable[[str], None]) -> ScanReport:
+    """Declare the simulated owner's home, then scan; say what each planted shot was found as."""
+    if not any(p.name == "home" for p in vault.places()):
+        vault.set_place(Place("home", *HOME, radius_m=150.0))
+    report = scan_vault(vault)
+    for name, why in report.unavailable.items():
+        narrate(f"    the {name} detector cannot run: {why}")
+    for result in report.flagged():
+        found = ", ".join(sorted({f.category for f in result.findings() if f.category in VERDICTS}))
+        narrate(f"    {result.asset.name}: {found}")
+    return report
+
+
+def _checklist(facts: DeviceFacts, workdir: Path, lang: Lang, flagged: int, review: str) -> Path:
+    document = build_checklist(
+        facts, lang, today=date.today(), flagged=flagged, review_command=review
+    )
     path = workdir / f"photo-checklist-{lang}.pdf"
     write_document(path, render(document, "pdf", paper=default_paper(lang)).data)
     return path

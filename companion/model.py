@@ -111,6 +111,57 @@ class BackupReport:
     would_store: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Why an asset looks private, as one detector saw it.
+
+    ``category`` is one of the stable names of ``companion.sensitivity.CATEGORIES``;
+    ``confidence`` is in [0, 1]; ``explanation`` is a short sentence for a person that never
+    holds the secret itself in full ("card number 4539 •••• •••• 6467 passes the Luhn check").
+    """
+
+    category: str
+    detector: str
+    confidence: float
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A private place the person declared: photos taken within ``radius_m`` of it are flagged."""
+
+    name: str
+    lat: float
+    lon: float
+    radius_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorRun:
+    """What one detector (at one version) said about one stored object."""
+
+    detector: str
+    version: str
+    findings: tuple[Finding, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRecord:
+    """The latest scan of one stored object (the same bytes give the same verdicts, so every
+    asset whose bytes live in that object shares it)."""
+
+    object_id: str
+    at: datetime
+    runs: tuple[DetectorRun, ...]
+
+    def findings(self) -> list[Finding]:
+        return [finding for run in self.runs for finding in run.findings]
+
+    def run(self, detector: str) -> DetectorRun | None:
+        return next((r for r in self.runs if r.detector == detector), None)
+
+
 class EventKind(StrEnum):
     """Things that happen to assets after they are stored. Readers ignore kinds they don't know."""
 

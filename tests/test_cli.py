@@ -194,7 +194,8 @@ def test_help_loads_no_heavy_library() -> None:
         "from companion.cli.app import run\n"
         "code = run(['--help'])\n"
         "heavy = [m for m in ('pyrage', 'cryptography', 'PIL', 'pillow_heif', 'tqdm',"
-        " 'pymobiledevice3', 'pyicloud', 'reportlab') if m in sys.modules]\n"
+        " 'pymobiledevice3', 'pyicloud', 'reportlab', 'onnxruntime', 'nudenet', 'rapidocr',"
+        " 'zxingcpp', 'av', 'cv2') if m in sys.modules]\n"
         "print(heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

@@ -22,6 +22,7 @@ from companion.cli import (
     devices_cmd,
     key_cmd,
     read_cmd,
+    scan_cmd,
     simulator_cmd,
     vault_cmd,
 )
@@ -47,6 +48,7 @@ devices_cmd.register(app)
 backup_cmd.register(app)
 read_cmd.register(app)
 demo_cmd.register(app)
+scan_cmd.register(app)
 
 
 def _version(value: bool) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -32,8 +32,9 @@ def demo(
     A simulated iPhone starts inside this command and speaks the same USB protocols as a real
     one. The tour pairs with it, backs its camera roll up into a new encrypted vault, backs up
     again (nothing is read the second time), verifies every file by decrypting it, restores
-    them and checks that each one comes back byte for byte. Last, it writes the photo-permission
-    checklist for the simulated iPhone's apps, in English and in French.
+    them and checks that each one comes back byte for byte. Then it scans the vault for private
+    shots (the simulated phone has a card screenshot, a 2FA QR code, recovery words and photos
+    taken at home) and writes the photo-permission checklist for its apps, in English and French.
     """
     from companion.demo import DEMO_PASSPHRASE, run_demo  # loads Pillow and the USB stack
 
@@ -60,11 +61,17 @@ def demo(
         f"  vault      {report.status.assets} files, {human_bytes(report.status.stored_bytes)} "
         f"encrypted on disk, in {report.vault}"
     )
+    flagged = report.scan.flagged()
+    typer.echo(
+        f"  scan       {len(flagged)} private shots found: "
+        + ", ".join(f"{r.asset.name} ({_verdicts(r)})" for r in flagged)
+    )
     typer.echo(f"  checklist  {', '.join(str(p) for p in report.checklists)}")
     typer.echo("")
     typer.echo("Try next:")
     hints = (
         (f"companion ls --vault {report.vault}", f"passphrase: {DEMO_PASSPHRASE!r}"),
+        (f"companion scan --vault {report.vault} --explain IMG_0012.PNG", "why it was flagged"),
         (f"companion demo --dir {report.workdir}", "again: an incremental backup"),
         ("companion simulator serve", "a simulated iPhone for every other command"),
         ("companion devices; companion backup", "with your own iPhone on a cable"),
@@ -72,3 +79,9 @@ def demo(
     width = max(len(command) for command, _ in hints) + 2
     for command, why in hints:
         typer.echo(f"  {command:<{width}}({why})")
+
+
+def _verdicts(result: Any) -> str:
+    from companion.sensitivity.base import VERDICTS
+
+    return ", ".join(sorted({f.category for f in result.findings() if f.category in VERDICTS}))

@@ -16,7 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from companion.errors import IntegrityError
-from companion.model import Asset, AssetKind, EventKind, StoredAsset, VaultEvent
+from companion.model import (
+    Asset,
+    AssetKind,
+    DetectorRun,
+    EventKind,
+    Finding,
+    Place,
+    ScanRecord,
+    StoredAsset,
+    VaultEvent,
+)
 from companion.vault import crypto
 from companion.vault.fsio import atomic_write
 
@@ -142,6 +152,82 @@ def decode_event(r: Record) -> VaultEvent | None:
         source=r.get("source"),
         counts=tuple(sorted((str(k), int(v)) for k, v in counts.items())),
     )
+
+
+def encode_scan(scan: ScanRecord) -> Record:
+    return {
+        "t": "scan",
+        "object": scan.object_id,
+        "at": _time(scan.at),
+        "runs": [
+            {
+                "detector": run.detector,
+                "version": run.version,
+                "note": run.note,
+                "findings": [
+                    {
+                        "category": f.category,
+                        "detector": f.detector,
+                        "confidence": f.confidence,
+                        "explanation": f.explanation,
+                    }
+                    for f in run.findings
+                ],
+            }
+            for run in scan.runs
+        ],
+    }
+
+
+def decode_scan(r: Record) -> ScanRecord:
+    try:
+        at = _parse_time(r["at"])
+        if at is None:
+            raise ValueError("no time")
+        runs = tuple(
+            DetectorRun(
+                str(run["detector"]),
+                str(run["version"]),
+                tuple(
+                    Finding(
+                        str(f["category"]),
+                        str(f["detector"]),
+                        float(f["confidence"]),
+                        str(f["explanation"]),
+                    )
+                    for f in run.get("findings") or ()
+                ),
+                str(run.get("note") or ""),
+            )
+            for run in r["runs"]
+        )
+        return ScanRecord(str(r["object"]), at, runs)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IntegrityError(f"a catalogue scan record is malformed: {exc}") from exc
+
+
+def encode_place(place: Place | None, name: str, at: datetime) -> Record:
+    """A private place set (or, with ``place`` None, removed) at ``at``."""
+    if place is None:
+        return {"t": "place", "name": name, "at": _time(at), "removed": True}
+    return {
+        "t": "place",
+        "name": place.name,
+        "at": _time(at),
+        "lat": place.lat,
+        "lon": place.lon,
+        "radius_m": place.radius_m,
+    }
+
+
+def decode_place(r: Record) -> Place | None:
+    """The place, or None when the record removes it."""
+    try:
+        if r.get("removed"):
+            return None
+        return Place(str(r["name"]), float(r["lat"]), float(r["lon"]), float(r["radius_m"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IntegrityError(f"a catalogue place record is malformed: {exc}") from exc
 
 
 def segment_mac(key: bytes, name: str, body: bytes) -> str:

@@ -16,12 +16,18 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 
-from companion.model import EventKind, StoredAsset, VaultEvent
-from companion.vault.catalogue import Record, decode_asset, decode_event
+from companion.model import EventKind, Place, ScanRecord, StoredAsset, VaultEvent
+from companion.vault.catalogue import (
+    Record,
+    decode_asset,
+    decode_event,
+    decode_place,
+    decode_scan,
+)
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"  # 3: scan and place records
 
 # The current version of each asset with the latest full check of its object. A failed check
 # that is older than the asset's record no longer applies: the object was written again since
@@ -66,6 +72,10 @@ CREATE TABLE events (
     PRIMARY KEY (segment, line)
 );
 CREATE INDEX events_by_object ON events (object_id, kind);
+CREATE TABLE scans (
+    object_id TEXT PRIMARY KEY, record TEXT NOT NULL, segment TEXT NOT NULL, line INTEGER NOT NULL
+);
+CREATE TABLE places (name TEXT PRIMARY KEY, record TEXT NOT NULL);
 """
 
 
@@ -161,6 +171,22 @@ class Index:
             kind = record.get("t")
             if kind == "asset":
                 self._ingest_asset(segment, line, record)
+            elif kind == "scan":
+                scan = decode_scan(record)  # validates first
+                db.execute(
+                    "INSERT OR REPLACE INTO scans VALUES (?, ?, ?, ?)",
+                    (scan.object_id, json.dumps(record, sort_keys=True), segment, line),
+                )
+            elif kind == "place":
+                place = decode_place(record)
+                name = _text(str(record.get("name")))
+                if place is None:
+                    db.execute("DELETE FROM places WHERE name = ?", (name,))
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO places VALUES (?, ?)",
+                        (name, json.dumps(record, sort_keys=True)),
+                    )
             elif kind == "event":
                 event = decode_event(record)
                 if event is not None:
@@ -285,10 +311,22 @@ class Index:
             ("versions", "2, 3"),
             ("assets", "1"),
             ("events", "1, 2"),
+            ("scans", "1"),
+            ("places", "1"),
         ):
             query = f"SELECT * FROM {table} ORDER BY {order}"
             rows += [(table, *r) for r in self._db.execute(query)]
         return rows
+
+    def scans(self) -> dict[str, ScanRecord]:
+        """The latest scan of every scanned object, by object id."""
+        rows = self._db.execute("SELECT record FROM scans").fetchall()
+        records = (decode_scan(json.loads(text)) for (text,) in rows)
+        return {scan.object_id: scan for scan in records}
+
+    def places(self) -> list[Place]:
+        rows = self._db.execute("SELECT record FROM places ORDER BY name").fetchall()
+        return [p for (text,) in rows if (p := decode_place(json.loads(text))) is not None]
 
     def paths_for_object(self, object_id: str) -> list[str]:
         """Paths of every current asset whose bytes live in ``object_id`` (for damage reports)."""

@@ -163,6 +163,27 @@ def _check(object_key: bytes, identity: str, item: tuple[str, str, int]) -> str 
     return None
 
 
+def _with_plaintext(
+    object_key: bytes, identity: str, fn: Callable[[bytes, T], R], item: tuple[str, int, T]
+) -> R:
+    object_id, size, payload = item
+    buffer = io.BytesIO()
+    try:
+        _store(object_key).decrypt_to(object_id, buffer, crypto.Identity.parse(identity), object_id)
+    finally:
+        _count(size)
+    return fn(buffer.getvalue(), payload)
+
+
+def plaintext_task(
+    object_key: bytes, identity: crypto.Identity, fn: Callable[[bytes, T], R]
+) -> Callable[[tuple[str, int, T]], R]:
+    """The task that decrypts one object in memory and hands its bytes to ``fn`` (a picklable
+    module-level function): (object_id, size, payload) -> fn(plaintext, payload). The plaintext
+    never leaves the worker's memory."""
+    return functools.partial(_with_plaintext, object_key, identity.secret(), fn)
+
+
 def put_task(fetch: Fetch, object_key: bytes) -> Callable[[Asset], tuple[Asset, StoredObject]]:
     """The task that stores one asset fetched by ``fetch`` (picklable)."""
     return functools.partial(_put, fetch, object_key)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from companion.errors import (
     IntegrityError,
@@ -31,14 +31,21 @@ from companion.errors import (
     VaultError,
     VaultExists,
 )
-from companion.model import Asset, StoredAsset, VaultEvent
+from companion.model import Asset, Place, ScanRecord, StoredAsset, VaultEvent
 from companion.vault import crypto
-from companion.vault.catalogue import Catalogue, Record, encode_asset, encode_event
+from companion.vault.catalogue import (
+    Catalogue,
+    Record,
+    encode_asset,
+    encode_event,
+    encode_place,
+    encode_scan,
+)
 from companion.vault.fsio import atomic_write, fsync_dir
 from companion.vault.index import Fingerprint, Index
 from companion.vault.lock import VaultLock
 from companion.vault.objects import ObjectStore, StoredObject
-from companion.vault.pool import Fetch, WorkerPool, check_task, put_task
+from companion.vault.pool import Fetch, WorkerPool, check_task, plaintext_task, put_task
 from companion.vault.restore_text import RESTORE_TEXT
 from companion.vault.unlock import MARKER, marker_text, read_marker, unlock, write_key_file
 
@@ -46,6 +53,10 @@ log = logging.getLogger(__name__)
 
 
 Clock = Callable[[], datetime]
+
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def utc_now() -> datetime:
@@ -307,6 +318,10 @@ class Vault:
         """A worker task that stores one asset: it carries the naming key, never the identity."""
         return put_task(fetch, self._object_key)
 
+    def plaintext_task(self, fn: Callable[[bytes, T], R]) -> Callable[[tuple[str, int, T]], R]:
+        """A worker task that decrypts one object in memory and calls ``fn(bytes, payload)``."""
+        return plaintext_task(self._object_key, self._identity, fn)
+
     def check_task(self) -> Callable[[tuple[str, str, int]], str | None]:
         """A worker task that decrypts and re-hashes one object (it carries the identity)."""
         return check_task(self._object_key, self._identity)
@@ -314,6 +329,34 @@ class Vault:
     def record_event(self, event: VaultEvent) -> None:
         self._require_writable()
         self._queue(encode_event(event))
+
+    def record_scan(self, scan: ScanRecord) -> None:
+        """Queue the latest scan of one object (findings live only here, encrypted)."""
+        self._require_writable()
+        self._queue(encode_scan(scan))
+
+    def scans(self) -> dict[str, ScanRecord]:
+        """The latest scan of every scanned object, by object id."""
+        return self.index.scans()
+
+    def places(self) -> list[Place]:
+        """The private places declared, by name."""
+        return self.index.places()
+
+    def set_place(self, place: Place) -> None:
+        """Declare (or move) a private place; published at once, so the next scan sees it."""
+        self._require_writable()
+        self._queue(encode_place(place, place.name, self.now()))
+        self.flush()
+
+    def remove_place(self, name: str) -> bool:
+        """Remove the place called ``name``; False if there is none."""
+        self._require_writable()
+        if not any(p.name == name for p in self.places()):
+            return False
+        self._queue(encode_place(None, name, self.now()))
+        self.flush()
+        return True
 
     def _queue(self, record: Record) -> None:
         self._pending.append(record)

@@ -1,0 +1,283 @@
+"""``companion scan`` and ``companion places``: find private shots, and the places that make a
+photo private."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+from companion.cli.common import (
+    EXIT_STATUS,
+    JobsOpt,
+    JsonOpt,
+    PassFileOpt,
+    UsbmuxOpt,
+    VaultOpt,
+    closing_connector,
+    emit_json,
+    read_passphrase,
+    vault_path,
+)
+from companion.errors import ExitCode, UsageError
+from companion.model import Finding
+from companion.vault import Vault
+
+OnlyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--only",
+        metavar="CATEGORIES",
+        help="Comma-separated categories to look for (nudity, identity_document, payment_card, "
+        "bank_details, credentials, secret_qr, private_place, medical, screenshot, hidden, "
+        "faces). Default: all.",
+        show_default=False,
+    ),
+]
+places_app = typer.Typer(
+    name="places",
+    help="Private places (home, a doctor's office...): photos taken there are flagged by "
+    "'companion scan'. Stored in the vault, encrypted.",
+    epilog=EXIT_STATUS,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("scan", epilog=EXIT_STATUS)(scan)
+    app.add_typer(places_app, name="places")
+
+
+def _only(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    from companion.sensitivity.base import select
+
+    categories = [c.strip() for c in value.split(",") if c.strip()]
+    select(categories)  # usage error for an unknown category
+    return categories
+
+
+def scan(
+    vault: VaultOpt = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="SOURCE",
+            help="Scan a source directly instead of the vault (usb, usb:UDID, folder:PATH): "
+            "findings are printed, never stored.",
+            show_default=False,
+        ),
+    ] = None,
+    only: OnlyOpt = None,
+    explain: Annotated[
+        str | None,
+        typer.Option(
+            "--explain",
+            metavar="ASSET",
+            help="Show every detector's verdict for one asset (its path or file name).",
+            show_default=False,
+        ),
+    ] = None,
+    passphrase_file: PassFileOpt = None,
+    jobs: JobsOpt = None,
+    usbmux: UsbmuxOpt = None,
+    as_json: JsonOpt = False,
+) -> int:
+    """Find the photos you would not want a stranger's cloud to see: nudity, ID documents,
+    payment cards, bank details, passwords and recovery phrases, 2FA QR codes, photos taken at
+    your private places, medical papers.
+
+    Everything runs on this computer; nothing is uploaded, and the models ship with companion.
+    The vault is scanned incrementally (only what the current detectors have not seen) and the
+    findings are stored in it, encrypted. --json prints one JSON object per flagged asset, one
+    per line. Detectors whose libraries are missing say so, with the install command; the others
+    still run. Review what was found with 'companion cleanup'.
+    """
+    from companion.sensitivity import scan as scanning
+
+    categories = _only(only)
+    if explain is not None:
+        return _explain(vault, passphrase_file, explain, as_json)
+    show = not as_json and sys.stderr.isatty()
+    with _Bar(show) as progress:
+        if source is not None:
+            report = _scan_source(source, categories, usbmux, progress)
+        else:
+            root = vault_path(vault)
+            with Vault.open(root, read_passphrase(passphrase_file), write=True) as opened:
+                report = scanning.scan_vault(opened, only=categories, jobs=jobs, progress=progress)
+    for name, why in report.unavailable.items():
+        typer.echo(f"warning: the {name} detector cannot run: {why}", err=True)
+    if as_json:
+        for result in report.flagged():
+            typer.echo(json.dumps(_result_json(result, categories), ensure_ascii=False))
+    else:
+        _table(report)
+    if report.failed:
+        for path, why in report.failed[:20]:
+            typer.echo(f"failed: {path}: {why}", err=True)
+        return int(ExitCode.PARTIAL)
+    return 0
+
+
+def _scan_source(
+    source: str, categories: list[str] | None, usbmux: str | None, progress: Any
+) -> Any:
+    from companion.connectors import ConnectOptions, connect
+    from companion.sensitivity.scan import scan_assets
+
+    connector = connect(source, ConnectOptions(usbmux_address=usbmux))
+    with closing_connector(connector):
+        assets = list(connector.list_assets())
+
+        def reader(asset: Any) -> Callable[[], bytes]:
+            def read() -> bytes:
+                with connector.open(asset) as stream:
+                    data: bytes = stream.read()
+                    return data
+
+            return read
+
+        items = ((asset, reader(asset)) for asset in assets)
+        return scan_assets(items, only=categories, progress=progress, total=len(assets))
+
+
+class _Bar:
+    """A tqdm bar on stderr fed by (done, total) callbacks; silent when not a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+
+    def __enter__(self) -> Callable[[int, int], None]:
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=total, desc="scanning", unit="file", file=sys.stderr, leave=False
+            )
+        self._bar.n = done
+        self._bar.refresh()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    return {
+        "category": finding.category,
+        "detector": finding.detector,
+        "confidence": finding.confidence,
+        "explanation": finding.explanation,
+    }
+
+
+def _result_json(result: Any, categories: list[str] | None) -> dict[str, Any]:
+    asset = result.asset
+    return {
+        "asset": {
+            "id": result.asset_id,
+            "source": asset.source,
+            "path": asset.path,
+            "name": asset.name,
+            "captured_at": asset.captured_at.isoformat() if asset.captured_at else None,
+        },
+        "findings": [_finding_json(f) for f in result.findings(categories)],
+    }
+
+
+def _table(report: Any) -> None:
+    flagged = report.flagged()
+    typer.echo(
+        f"Scanned {report.scanned} files ({report.up_to_date} already up to date): "
+        f"{len(flagged)} look private."
+    )
+    examples: dict[str, list[str]] = {}
+    for result in report.results:
+        for category in sorted({f.category for f in result.findings(report.only)}):
+            examples.setdefault(category, []).append(result.asset.name)
+    if not examples:
+        return
+    width = max(len(c) for c in examples)
+    for category, count in report.counts().items():
+        names = examples.get(category, [])
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        typer.echo(f"  {category:<{width}}  {count:>5}  {', '.join(names[:3])}{more}")
+
+
+def _explain(vault: Any, passphrase_file: Any, wanted: str, as_json: bool) -> int:
+    from companion.sensitivity.explain import explain_asset
+
+    with Vault.open(vault_path(vault), read_passphrase(passphrase_file)) as opened:
+        explanation = explain_asset(opened, wanted)
+    if as_json:
+        emit_json(explanation)
+        return 0
+    typer.echo(f"{explanation.path}  ({explanation.kind}, object {explanation.object_id[:12]})")
+    for line in explanation.lines():
+        typer.echo(f"  {line}")
+    return 0
+
+
+@places_app.command("add", epilog=EXIT_STATUS)
+def places_add(
+    name: Annotated[str, typer.Argument(help="A short name: home, work, clinic...")],
+    lat: Annotated[float, typer.Option("--lat", help="Latitude, decimal degrees (48.8566).")],
+    lon: Annotated[float, typer.Option("--lon", help="Longitude, decimal degrees (2.3522).")],
+    radius_m: Annotated[
+        float, typer.Option("--radius-m", help="How far around it counts, in metres.")
+    ] = 150.0,
+    vault: VaultOpt = None,
+    passphrase_file: PassFileOpt = None,
+) -> None:
+    """Declare a private place (or move one): the next scan flags photos taken within the radius."""
+    from companion.sensitivity.places import check_place
+
+    place = check_place(name, lat, lon, radius_m)
+    with Vault.open(vault_path(vault), read_passphrase(passphrase_file), write=True) as opened:
+        opened.set_place(place)
+        opened.flush()
+    typer.echo(f"Added {place.name!r}: {place.lat:.5f}, {place.lon:.5f}, {place.radius_m:.0f} m.")
+
+
+@places_app.command("list", epilog=EXIT_STATUS)
+def places_list(
+    vault: VaultOpt = None, passphrase_file: PassFileOpt = None, as_json: JsonOpt = False
+) -> None:
+    """List the private places declared in the vault."""
+    with Vault.open(vault_path(vault), read_passphrase(passphrase_file)) as opened:
+        places = opened.places()
+    if as_json:
+        emit_json(places)
+        return
+    if not places:
+        typer.echo("No private place yet: companion places add home --lat ... --lon ...")
+    for p in places:
+        typer.echo(f"{p.name}  {p.lat:.5f}, {p.lon:.5f}  {p.radius_m:.0f} m")
+
+
+@places_app.command("remove", epilog=EXIT_STATUS)
+def places_remove(
+    name: Annotated[str, typer.Argument(help="The place's name, as 'places list' shows it.")],
+    vault: VaultOpt = None,
+    passphrase_file: PassFileOpt = None,
+) -> None:
+    """Remove a private place; the next scan stops flagging photos for it."""
+    with Vault.open(vault_path(vault), read_passphrase(passphrase_file), write=True) as opened:
+        if not opened.remove_place(name):
+            raise UsageError(f"no place called {name!r}", "See 'companion places list'.")
+        opened.flush()
+    typer.echo(f"Removed {name!r}.")

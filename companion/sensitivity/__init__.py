@@ -1,0 +1,1 @@
+"""The sensitivity filter: detectors that flag private shots, the scan that runs them."""

@@ -1,0 +1,205 @@
+"""An asset's bytes as detectors see them: decoded lazily, reduced first, never written to disk.
+
+The cheap view is the reduced image: a JPEG decoded with ``draft`` (the decoder skips detail it
+does not need), a HEIC's embedded thumbnail when it is large enough, a PNG as it is, each scaled
+to about 1024 px. The full image is decoded only when a detector asks (QR codes and text in
+screenshots). A video gives a few keyframes. Bytes that cannot be decoded give no image and a
+``problem`` in words; detectors then report that they saw nothing, and the scan goes on.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from typing import Any
+
+from companion.model import Asset, AssetKind
+
+log = logging.getLogger(__name__)
+
+REDUCED = 1024  # longest side of the reduced image, in pixels
+THUMBNAIL_MIN = 256  # a HEIC thumbnail smaller than this is not used
+VIDEO_FRAMES = 4
+_STILL_SUFFIXES = (".jpg", ".jpeg", ".heic", ".heif", ".png", ".gif", ".webp", ".tif", ".tiff")
+
+
+def is_image(asset: Asset) -> bool:
+    return asset.kind is AssetKind.PHOTO or asset.name.lower().endswith(_STILL_SUFFIXES)
+
+
+def is_video(asset: Asset) -> bool:
+    return asset.kind is AssetKind.VIDEO
+
+
+class Subject:
+    """One asset's bytes (held in memory by the caller) with cached decoded views."""
+
+    def __init__(self, asset: Asset, data: bytes) -> None:
+        self.asset = asset
+        self.cache: dict[str, Any] = {}
+        self._data = data
+        self._reduced: Any = None
+        self._full: Any = None
+        self._frames: list[Any] | None = None
+        self._problem: str | None = None
+        self._tried: set[str] = set()
+
+    def problem(self) -> str | None:
+        self.reduced()
+        return self._problem
+
+    def _open(self) -> Any:
+        from PIL import Image
+
+        _register_heif()
+        return Image.open(io.BytesIO(self._data))
+
+    def reduced(self) -> Any:
+        """The image, longest side about ``REDUCED`` pixels, RGB; None if it cannot be decoded."""
+        if "reduced" in self._tried:
+            return self._reduced
+        self._tried.add("reduced")
+        if not is_image(self.asset):
+            frames = self.frames()
+            self._reduced = frames[0] if frames else None
+            return self._reduced
+        try:
+            self._reduced = _reduce(self._thumbnail() or self._decode(reduced=True))
+        except Exception as exc:  # any decoder error: this asset is skipped, not the scan
+            self._problem = _describe(exc)
+        return self._reduced
+
+    def full(self) -> Any:
+        """The whole image, RGB; None if it cannot be decoded (or is not an image)."""
+        if "full" in self._tried:
+            return self._full
+        self._tried.add("full")
+        if not is_image(self.asset):
+            return None
+        try:
+            self._full = self._decode(reduced=False)
+        except Exception as exc:
+            self._problem = _describe(exc)
+        return self._full
+
+    def frames(self) -> list[Any]:
+        """What a whole-picture detector looks at: the reduced image, or a video's keyframes."""
+        if self._frames is None:
+            if is_video(self.asset):
+                self._frames = self._keyframes()
+            else:
+                image = self.reduced()
+                self._frames = [image] if image is not None else []
+        return self._frames
+
+    def gps(self) -> tuple[float, float] | None:
+        """Latitude and longitude from the EXIF GPS tags, if the photo has them."""
+        if "gps" not in self.cache:
+            self.cache["gps"] = _gps(self) if is_image(self.asset) else None
+        gps: tuple[float, float] | None = self.cache["gps"]
+        return gps
+
+    def _thumbnail(self) -> Any:
+        """A HEIC's embedded thumbnail when it is at least ``THUMBNAIL_MIN`` px (about 6 ms,
+        against up to two seconds for the full decode)."""
+        if not self.asset.name.lower().endswith((".heic", ".heif")):
+            return None
+        import pillow_heif
+
+        primary: Any = pillow_heif.open_heif(io.BytesIO(self._data))[0]
+        sides: list[int] = list(primary.info.get("thumbnails") or ())
+        for index, side in enumerate(sides):
+            if side >= THUMBNAIL_MIN:
+                return primary.get_thumbnail(index).to_pillow()
+        return None
+
+    def _decode(self, *, reduced: bool) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns on damaged EXIF; the pixels are fine
+            image = self._open()
+            if reduced and image.format == "JPEG":
+                image.draft("RGB", (REDUCED, REDUCED))
+            image.load()
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        return image
+
+    def _keyframes(self) -> list[Any]:
+        """A few evenly spread keyframes of a video, reduced (needs PyAV; none without it)."""
+        try:
+            import av
+        except ImportError:
+            self._problem = "video frames need PyAV (pip install av)"
+            return []
+        frames: list[Any] = []
+        try:
+            with av.open(io.BytesIO(self._data), mode="r") as container:
+                if not container.streams.video:
+                    self._problem = "no video track"
+                    return frames
+                stream = container.streams.video[0]
+                stream.codec_context.skip_frame = "NONKEY"
+                decoded: list[Any] = list(container.decode(stream))
+                keyframes = [frame.to_image() for frame in decoded]
+        except Exception as exc:  # an unreadable movie is skipped, not the scan
+            self._problem = _describe(exc)
+            return frames
+        if keyframes:
+            step = max(1, len(keyframes) // VIDEO_FRAMES)
+            frames = [_reduce(f) for f in keyframes[::step][:VIDEO_FRAMES]]
+        return frames
+
+
+def _reduce(image: Any) -> Any:
+    if image is None:
+        return None
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    if max(image.size) > REDUCED:
+        image = image.copy()
+        image.thumbnail((REDUCED, REDUCED))
+    return image
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"cannot decode: {text[:120]}"
+
+
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    global _heif_registered  # noqa: PLW0603 (once per process)
+    if not _heif_registered:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _heif_registered = True
+
+
+def _gps(subject: Subject) -> tuple[float, float] | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = subject._open()
+            exif = image.getexif()
+            info = exif.get_ifd(0x8825)  # GPSInfo
+    except Exception:  # no readable EXIF: no position
+        return None
+    try:
+        lat = _degrees(info[2], info.get(1, "N"), "S")
+        lon = _degrees(info[4], info.get(3, "E"), "W")
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return lat, lon
+
+
+def _degrees(dms: Any, ref: Any, negative: str) -> float:
+    d, m, s = (float(x) for x in dms)
+    value = d + m / 60 + s / 3600
+    ref = ref.decode() if isinstance(ref, bytes) else str(ref)
+    return -value if ref.strip().upper().startswith(negative) else value

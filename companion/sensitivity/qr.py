@@ -1,0 +1,129 @@
+"""QR codes that carry secrets: 2FA seeds, authenticator exports, wallet keys, Wi-Fi passwords.
+
+zxing-cpp reads QR codes only (other symbologies are never secrets here) on the reduced image,
+and on the full image for screenshots, where a code may be small. What a code holds is then
+classified; a web address or plain text is not a finding. The explanation says what kind of
+secret it is and for whom (the issuer, the network name), never the secret itself.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from companion.model import Asset, Finding
+from companion.sensitivity.base import ScanSettings, Subject, Verdict
+from companion.sensitivity.decode import is_image
+
+NAME = "qr"
+VERSION = "1"
+
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_WIF = re.compile(rf"[5KL9c][{_BASE58}]{{50,51}}")  # private keys, uncompressed or compressed
+_EXTENDED_PRIVATE = re.compile(rf"[xyzuvt]prv[{_BASE58}]{{100,112}}")
+_HEX_KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+_BTC_ADDRESS = re.compile(rf"(bc1[02-9ac-hj-np-z]{{11,71}}|[13][{_BASE58}]{{25,34}})")
+_ETH_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_WIFI_FIELD = re.compile(r"(?<!\\)([TSPH]):((?:\\.|[^;\\])*)")
+
+
+def classify(text: str) -> tuple[float, str] | None:
+    """(confidence, explanation) when ``text`` is a secret worth flagging, else None."""
+    stripped = text.strip()
+    lowered = stripped.lower()
+    if lowered.startswith("otpauth-migration://"):
+        return 0.99, "an authenticator app export (otpauth-migration): every 2FA secret in it"
+    if lowered.startswith("otpauth://"):
+        return _otpauth(stripped)
+    if lowered.startswith("wifi:"):
+        return _wifi(stripped)
+    return _wallet(stripped)
+
+
+def _otpauth(text: str) -> tuple[float, str] | None:
+    parts = urlsplit(text)
+    query = parse_qs(parts.query)
+    if not query.get("secret"):
+        return None
+    label = unquote(parts.path.lstrip("/"))
+    account_issuer = label.split(":", 1)[0] if ":" in label else label
+    if "@" in account_issuer:  # an account name (an email), not an issuer: not repeated
+        account_issuer = ""
+    issuer = (query.get("issuer") or [account_issuer])[0]
+    kind = parts.netloc.lower() or "otp"
+    who = f" for {_short(issuer)!r}" if issuer else ""
+    return 0.98, f"a 2FA secret ({kind}){who}: anyone with this picture gets your codes"
+
+
+def _wifi(text: str) -> tuple[float, str] | None:
+    fields = dict(_WIFI_FIELD.findall(text[5:]))
+    if not fields.get("P") or fields.get("T", "").lower() == "nopass":
+        return None
+    network = fields.get("S", "").replace("\\", "")
+    return 0.9, f"the password of the Wi-Fi network {_short(network)!r}"
+
+
+def _wallet(text: str) -> tuple[float, str] | None:
+    candidate = text.split(":", 1)[-1].split("?", 1)[0] if ":" in text[:12] else text
+    if _EXTENDED_PRIVATE.fullmatch(candidate):
+        return 0.98, "a wallet's extended private key: it spends every address of the wallet"
+    if _WIF.fullmatch(candidate):
+        return 0.95, "a wallet private key (WIF): it spends the coins it holds"
+    if _HEX_KEY.fullmatch(candidate):
+        return 0.8, "a 64-hex-digit key, as wallets print private keys"
+    from companion.sensitivity.validators import find_seed_phrase
+
+    seed = find_seed_phrase(re.findall(r"[^\W\d_]+", text))
+    if seed is not None:
+        return 0.95, f"a wallet recovery phrase: {seed.count} of {seed.total} BIP39 words"
+    if _ETH_ADDRESS.fullmatch(candidate) or _BTC_ADDRESS.fullmatch(candidate):
+        return 0.6, "a wallet address: public, but it ties this photo to your coins"
+    return None
+
+
+def _short(text: str, limit: int = 40) -> str:
+    text = "".join(c for c in text if c.isprintable())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class QrDetector:
+    name = NAME
+    version = VERSION
+
+    def __init__(self) -> None:
+        import zxingcpp
+
+        self._zxing: Any = zxingcpp
+
+    def applies_to(self, asset: Asset) -> bool:
+        return is_image(asset)
+
+    def detect(self, subject: Subject) -> Verdict:
+        images = [subject.reduced()]
+        if subject.asset.screenshot or subject.asset.name.lower().endswith(".png"):
+            images.append(subject.full())
+        texts: list[str] = []
+        for image in images:
+            if image is None:
+                continue
+            for code in self._zxing.read_barcodes(image, formats=self._zxing.BarcodeFormat.QRCode):
+                if code.valid and code.text not in texts:
+                    texts.append(code.text)
+            if texts:
+                break
+        if not texts:
+            return Verdict(note=subject.problem() or "no QR code")
+        found = []
+        for text in texts:
+            verdict = classify(text)
+            if verdict is not None:
+                found.append(Finding("secret_qr", NAME, *verdict))
+        if not found:
+            plural = "s" if len(texts) > 1 else ""
+            return Verdict(note=f"{len(texts)} QR code{plural}, none holding a secret")
+        return Verdict(tuple(found), "; ".join(f.explanation for f in found))
+
+
+def load(settings: ScanSettings) -> QrDetector:
+    return QrDetector()

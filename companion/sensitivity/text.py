@@ -1,0 +1,332 @@
+"""Text read on screenshots and documents, checked by validators (RapidOCR, offline).
+
+Screenshots always go to OCR. Other photos pass a cheap gate first: the text detector alone on a
+small copy, and only a photo with a few lines of text is read. What is read stays in memory
+(``subject.cache["text"]``, for other detectors); findings come from the validators (Luhn, mod 97,
+ICAO check digits, BIP-0039, the NIR key) or from several keywords together, never one alone,
+and their explanations name what was seen without ever spelling the secret out.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from companion.model import Asset, Finding
+from companion.sensitivity import lexicon, validators
+from companion.sensitivity.base import ScanSettings, Subject, Verdict
+from companion.sensitivity.decode import is_image
+
+NAME = "text"
+VERSION = "1"
+GATE_SIDE = 640  # the gate runs the text detector on a copy this large (about 0.1 s)
+GATE_LINES = 4  # text boxes a photo needs to be read: a sign or a caption has fewer
+SCREENSHOT_SIDE = 2600  # screenshots are read whole up to this size
+PHOTO_SIDE = 2048  # documents photographed: a passport's MRZ reads from about 2016 px
+MIN_SCORE = 0.5  # OCR lines read with less confidence are dropped
+MIN_CODES = 5  # one-time codes listed before a list counts as backup codes
+BULLETS = "\u2022" * 3
+
+_ENGINE: Any = None  # one RapidOCR engine per process, made on first use
+
+
+def _engine() -> Any:
+    """The process's RapidOCR engine: 1 onnxruntime thread (the scan runs one process per core),
+    the detector's longest side capped at 736 px, quiet logging."""
+    global _ENGINE  # noqa: PLW0603 (once per process)
+    if _ENGINE is None:
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        from rapidocr import RapidOCR
+
+        _ENGINE = RapidOCR(
+            params={
+                "Global.log_level": "error",
+                "Global.max_side_len": SCREENSHOT_SIDE,  # we scale; it must not scale again
+                "Det.limit_type": "max",
+                "Det.limit_side_len": 736,
+                "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            }
+        )
+    return _ENGINE
+
+
+def _scaled(image: Any, side: int) -> Any:
+    """``image`` in RGB or grey, longest side at most ``side``, turned upright as its EXIF
+    orientation says (a camera stores a portrait shot sideways; the OCR reads upright text)."""
+    from PIL import ImageOps
+
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    if max(image.size) > side:
+        image = image.copy()
+        image.thumbnail((side, side))
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # damaged EXIF: read the pixels as stored
+        return image
+
+
+def count_text_boxes(image: Any) -> int:
+    """How many text boxes the detector alone finds on ``image`` scaled to ``GATE_SIDE``."""
+    result = _engine()(_scaled(image, GATE_SIDE), use_det=True, use_cls=False, use_rec=False)
+    boxes = getattr(result, "boxes", None)
+    return 0 if boxes is None else len(boxes)
+
+
+def read_lines(image: Any) -> list[str]:
+    """The lines OCR reads on ``image``, top to bottom, those read with confidence only."""
+    result = _engine()(image, use_det=True, use_cls=False, use_rec=True)
+    texts = getattr(result, "txts", None) or ()
+    scores = getattr(result, "scores", None) or ()
+    return [str(t).strip() for t, s in zip(texts, scores, strict=False) if s >= MIN_SCORE and t]
+
+
+class TextDetector:
+    name = NAME
+    version = VERSION
+
+    def applies_to(self, asset: Asset) -> bool:
+        return is_image(asset)
+
+    def detect(self, subject: Subject) -> Verdict:
+        asset = subject.asset
+        screenshot = bool(asset.screenshot) or asset.name.lower().endswith(".png")
+        try:
+            if not screenshot:
+                reduced = subject.reduced()
+                if reduced is None:
+                    return Verdict(note=subject.problem() or "no image to read")
+                boxes = count_text_boxes(reduced)
+                subject.cache["text_boxes"] = boxes
+                if boxes < GATE_LINES:
+                    lines_word = "line" if boxes == 1 else "lines"
+                    return Verdict(note=f"{boxes} text {lines_word}: below the gate")
+            image = subject.full()
+            if image is None:
+                return Verdict(note=subject.problem() or "no image to read")
+            lines = read_lines(_scaled(image, SCREENSHOT_SIDE if screenshot else PHOTO_SIDE))
+        except Exception as exc:  # a weird image skips this asset, not the scan
+            return Verdict(note=f"OCR failed: {_short(exc)}")
+        subject.cache["text"] = "\n".join(lines)
+        try:
+            findings = examine(lines)
+        except Exception as exc:  # odd text must not stop the scan either
+            return Verdict(note=f"OCR: {len(lines)} lines; checks failed: {_short(exc)}")
+        seen = "; ".join(f"{_LABELS[f.category]} found" for f in findings) or "nothing private"
+        return Verdict(findings, f"OCR: {len(lines)} lines; {seen}")
+
+
+_LABELS = {
+    "payment_card": "card number",
+    "bank_details": "bank details",
+    "identity_document": "identity document",
+    "credentials": "credentials",
+    "medical": "medical document",
+}
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:120]
+
+
+def examine(lines: Sequence[str]) -> tuple[Finding, ...]:
+    """Findings in OCR ``lines``: at most one per category, naming how many more it saw."""
+    text = "\n".join(lines)
+    joined = " ".join(lines)  # OCR splits a number printed on one line into boxes
+    folded = lexicon.fold(text)
+    checks = (
+        _payment_card(lines, text, joined),
+        _bank_details(text, joined, folded),
+        _identity_document(lines, joined, folded),
+        _credentials(lines, folded),
+        _medical(folded),
+    )
+    return tuple(f for f in checks if f is not None)
+
+
+def _finding(category: str, confidence: float, explanation: str, more: int = 0) -> Finding:
+    if more:
+        explanation += f" (and {more} more)"
+    return Finding(category, NAME, round(confidence, 2), explanation)
+
+
+def _both(find: Any, text: str, joined: str, key: Any) -> list[Any]:
+    """What ``find`` finds in the text and in its lines joined, each once."""
+    items: list[Any] = []
+    for item in [*find(text), *find(joined)]:
+        if all(key(item) != key(other) for other in items):
+            items.append(item)
+    return items
+
+
+def _payment_card(lines: Sequence[str], text: str, joined: str) -> Finding | None:
+    cards = _both(validators.find_card_numbers, text, joined, lambda c: c.digits)
+    if not cards:
+        return None
+    card = cards[0]
+    explanation = f"card number {card.masked()} passes the Luhn check ({card.issuer})"
+    near = [i for i, line in enumerate(lines) if card.digits[-4:] in re.sub(r"\D", "", line)]
+    window = lines[max(0, near[0] - 3) : near[0] + 4] if near else lines
+    context = lexicon.found(lexicon.fold("\n".join(window)), lexicon.CARD_CONTEXT)
+    if context:
+        explanation += ", next to " + " and ".join(c.name for c in context)
+    return _finding("payment_card", 0.98 if context else 0.95, explanation, len(cards) - 1)
+
+
+def _bank_details(text: str, joined: str, folded: str) -> Finding | None:
+    ibans = _both(validators.find_ibans, text, joined, lambda i: i.compact)
+    if ibans:
+        explanation = f"IBAN {ibans[0].masked()} passes the mod-97 check"
+        return _finding("bank_details", 0.95, explanation, len(ibans) - 1)
+    cues = lexicon.found(folded, lexicon.BANK)
+    if len(cues) >= 2:
+        return _finding("bank_details", 0.6, f"bank words: {_names(cues)}")
+    return None
+
+
+def _identity_document(lines: Sequence[str], joined: str, folded: str) -> Finding | None:
+    zones = validators.find_mrz(lines)
+    if zones:
+        mrz = max(zones, key=lambda z: z.checks_passed / z.checks_total)
+        explanation = (
+            f"{mrz.document} machine-readable zone ({mrz.country or '?'}), "
+            f"{mrz.checks_passed} of {mrz.checks_total} check digits pass"
+        )
+        confidence = min(0.98, 0.7 + 0.28 * mrz.checks_passed / mrz.checks_total)
+        return _finding("identity_document", confidence, explanation, len(zones) - 1)
+    if find_nir(joined, hinted=bool(lexicon.found(folded, lexicon.NIR_CONTEXT))):
+        explanation = f"French social security number {BULLETS} passes its key check"
+        return _finding("identity_document", 0.9, explanation)
+    cues = [c for c in lexicon.found(folded, lexicon.IDENTITY) if c.strong]
+    if len(cues) >= 3 and any(c.role == "field" for c in cues):
+        return _finding("identity_document", 0.7, f"identity document words: {_names(cues)}")
+    return None
+
+
+def _credentials(lines: Sequence[str], folded: str) -> Finding | None:
+    phrase = validators.find_seed_phrase(lines)
+    if phrase is not None:
+        explanation = (
+            f"{phrase.count} of {phrase.total} words are from the BIP39 "
+            f"{phrase.language.capitalize()} list: a wallet recovery phrase"
+        )
+        return _finding("credentials", 0.95 if phrase.count == phrase.total else 0.85, explanation)
+    keywords = lexicon.found(folded, lexicon.CREDENTIALS)
+    if not keywords:
+        return None
+    codes = count_codes(lines)
+    if codes >= MIN_CODES:
+        return _finding(
+            "credentials", 0.85, f"{codes} one-time backup codes next to '{keywords[0].name}'"
+        )
+    label = _password_next_to_label(lines)
+    if label is not None:
+        return _finding("credentials", 0.85, f"a password-like string next to '{label}'")
+    return None
+
+
+def _medical(folded: str) -> Finding | None:
+    cues = lexicon.found(folded, lexicon.MEDICAL)
+    names = {c.name for c in cues}
+    strong = any(c.strong for c in cues) or {"laboratory", "results"} <= names
+    if len(cues) >= 3 and strong:
+        return _finding("medical", 0.7, f"medical words: {_names(cues)}")
+    return None
+
+
+def _names(cues: Sequence[lexicon.Cue]) -> str:
+    return ", ".join(f"'{c.name}'" for c in cues)
+
+
+# --- structure cues -----------------------------------------------------------------------------
+
+_CODE = (
+    r"(?:[A-Za-z0-9]{3,5}-[A-Za-z0-9]{3,5}"  # 1234-5678, a1b2c-3d4e5
+    r"|[0-9]{4} [0-9]{4}|[0-9]{3} [0-9]{3}"  # 8213 4410, 123 456
+    r"|[A-Za-z0-9]{6,10})"  # a1b2c3d4
+)
+_NUMBERING = r"(?:[0-9]{1,2}[.)]\s*)?"
+_CODE_LINE = re.compile(rf"{_NUMBERING}({_CODE})(?:\s+{_NUMBERING}({_CODE}))?(?:\s+({_CODE}))?")
+
+
+def count_codes(lines: Sequence[str]) -> int:
+    """How many one-time codes ("1234-5678", "a1b2c3d4", "8213 4410") the lines list: lines
+    made of one to three codes only; a code in one piece must hold a digit (words do not)."""
+    count = 0
+    for line in lines:
+        match = _CODE_LINE.fullmatch(line.strip())
+        if match is None:
+            continue
+        codes = [c for c in match.groups() if c]
+        if all(any(ch.isdigit() or ch in "- " for ch in c) for c in codes):
+            count += len(codes)
+    return count
+
+
+_URL_LIKE = re.compile(r"//|^www\.|@|\.[a-z]{2,4}(?:/|$)", re.IGNORECASE)
+
+
+def password_like(token: str) -> bool:
+    """8 or more characters without spaces, letters with digits or symbols, not a URL or an
+    address, not a row of one character (masked dots)."""
+    if len(token) < 8 or len(set(token)) < 4 or _URL_LIKE.search(token):
+        return False
+    letters = any(ch.isalpha() for ch in token)
+    others = any(not ch.isalpha() for ch in token)
+    return letters and others
+
+
+def _password_next_to_label(lines: Sequence[str]) -> str | None:
+    """The label ("password", "PIN") of a password-like string on its line or the next one."""
+    for index, line in enumerate(lines):
+        labels = lexicon.found(lexicon.fold(line), lexicon.PASSWORD)
+        if not labels:
+            continue
+        after = line.split(":", 1)[1] if ":" in line else line
+        nearby = after.split()
+        if index + 1 < len(lines) and len(lines[index + 1].split()) == 1:
+            nearby.append(lines[index + 1].strip())
+        if any(password_like(token) for token in nearby):
+            return labels[0].name
+    return None
+
+
+# --- French social security number (NIR) --------------------------------------------------------
+
+_NIR = re.compile(
+    r"(?<![0-9A-Za-z])([12378]) ?([0-9]{2}) ?([0-9]{2}) ?([0-9]{2}|2[AB]) ?([0-9]{3}) ?"
+    r"([0-9]{3}) ?([0-9]{2})(?![0-9A-Za-z])",
+    re.IGNORECASE,
+)
+
+
+def nir_ok(nir: str) -> bool:
+    """The NIR key: 97 - (the 13-digit number mod 97), Corsica's 2A and 2B read as 19 and 18."""
+    compact = nir.replace(" ", "").upper()
+    if len(compact) != 15 or not compact[13:].isdigit():
+        return False
+    body = compact[:5] + {"2A": "19", "2B": "18"}.get(compact[5:7], compact[5:7]) + compact[7:13]
+    if not body.isdigit():
+        return False
+    return 97 - int(body) % 97 == int(compact[13:])
+
+
+def find_nir(text: str, *, hinted: bool = False) -> bool:
+    """Whether ``text`` holds a NIR whose key checks: printed in its usual groups
+    ("2 69 05 49 588 157 80"), or in one run of 15 when the text also speaks of social security."""
+    for match in _NIR.finditer(text):
+        month = int(match.group(3))
+        if not (1 <= month <= 12 or month >= 20):
+            continue
+        grouped = " " in match.group()
+        if (grouped or hinted) and nir_ok(match.group()):
+            return True
+    return False
+
+
+def load(settings: ScanSettings) -> TextDetector:
+    return TextDetector()
