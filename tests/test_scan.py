@@ -233,3 +233,21 @@ def test_findings_are_never_in_the_clear_on_disk(
             data = path.read_bytes()
             assert b"secret_qr" not in data and b"2FA" not in data, path
     assert dataclasses.is_dataclass(Place)
+
+
+def test_the_checklist_opens_with_how_many_photos_were_flagged(
+    scanned_vault: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    root, planted = scanned_vault
+    vault = _copy(root, tmp_path)
+    with Vault.open(vault, PASSPHRASE, write=True) as opened:
+        scan_vault(opened, only=["secret_qr", "private_place"])
+    env = cli_env(HOME=str(tmp_path))
+    args = ["--ios", "17.5", "--format", "md", "--out", "-", "--vault", str(vault)]
+    done = companion("checklist", *args, env=env)
+    assert done.returncode == 0, done.stderr
+    expected = sum(1 for c in planted.values() if c in ("secret_qr", "private_place"))
+    assert f"The scan flagged {expected} private photos on this phone" in done.stdout
+    assert f"companion scan --vault {vault}" in done.stdout.replace("\\", "")  # Markdown escapes
+    for path in planted:  # never the photos themselves
+        assert path.rsplit("/", 1)[-1] not in done.stdout

@@ -16,10 +16,12 @@ from companion.checklist.output import Paper
 from companion.cli.common import (
     EXIT_STATUS,
     JsonOpt,
+    PassFileOpt,
     TrustTimeoutOpt,
     UsbmuxOpt,
     closing_connector,
     emit_json,
+    read_passphrase,
 )
 from companion.errors import UsageError
 
@@ -119,6 +121,18 @@ def _lang(value: str | None) -> Lang:
     return "fr" if value == "fr" else "en"
 
 
+def _flagged(vault: Path | None, passphrase_file: Path | None) -> tuple[int | None, str]:
+    """How many photos the vault's scans flagged, and the command that reviews them."""
+    if vault is None:
+        return None, ""
+    from companion.sensitivity.scan import flagged_in_vault
+    from companion.vault import Vault
+
+    with Vault.open(vault.expanduser(), read_passphrase(passphrase_file)) as opened:
+        count = flagged_in_vault(opened)
+    return count, f"companion scan --vault {vault}"
+
+
 def _paper(value: str | None, lang: Lang) -> Paper:
     from companion.checklist.output import default_paper
 
@@ -165,6 +179,17 @@ def checklist(
             show_default=False,
         ),
     ] = None,
+    findings: Annotated[
+        Path | None,
+        typer.Option(
+            "--vault",
+            metavar="DIR",
+            help="Open the checklist with how many photos the scan flagged in this vault, and "
+            "the command to review them (never the photos themselves).",
+            show_default=False,
+        ),
+    ] = None,
+    passphrase_file: PassFileOpt = None,
     usbmux: UsbmuxOpt = None,
     trust_timeout: TrustTimeoutOpt = 120.0,
     as_json: JsonOpt = False,
@@ -198,7 +223,10 @@ def checklist(
     language = _lang(lang)
     size = _paper(paper, language)
     facts = _source_facts(source, ios, apps, usbmux, trust_timeout, notify=not as_json)
-    document = build_checklist(facts, language, today=date.today())
+    flagged, review = _flagged(findings, passphrase_file)
+    document = build_checklist(
+        facts, language, today=date.today(), flagged=flagged, review_command=review
+    )
     rendered = render(document, form, paper=size)
     target = out if out is not None else Path(f"photo-checklist-{language}{SUFFIXES[form]}")
     if str(target) == "-":

@@ -120,6 +120,12 @@ def scan(
             typer.echo(json.dumps(_result_json(result, categories), ensure_ascii=False))
     else:
         _table(report)
+    if report.too_large:
+        typer.echo(
+            f"note: {len(report.too_large)} videos or files too large to scan in memory were "
+            "skipped (over 100 MB for a video): check them yourself.",
+            err=True,
+        )
     if report.failed:
         for path, why in report.failed[:20]:
             typer.echo(f"failed: {path}: {why}", err=True)

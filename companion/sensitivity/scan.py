@@ -23,7 +23,10 @@ from companion.sensitivity.worker import FAILED, Job, run_job
 from companion.vault import Vault
 from companion.vault.pool import auto_workers
 
-MAX_BYTES = 512 * 1000 * 1000  # larger objects (long videos) are not decrypted in memory
+# Objects are decrypted in the memory of the worker that scans them (two per worker in flight), so
+# memory is bounded by these. Longer videos are not scanned and say so; a photo is far smaller.
+MAX_VIDEO_BYTES = 100 * 1000 * 1000
+MAX_IMAGE_BYTES = 200 * 1000 * 1000
 PARALLEL_MIN_ITEMS = 8
 SCANNED_KINDS = (AssetKind.PHOTO, AssetKind.VIDEO)
 
@@ -50,6 +53,7 @@ class ScanReport:
     scanned: int = 0  # objects the detectors looked at in this run
     up_to_date: int = 0  # objects every selected detector had already seen at its version
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    too_large: list[str] = field(default_factory=list)  # paths not scanned: over the size bound
     unavailable: dict[str, str] = field(default_factory=dict)  # detector -> why, with the hint
     results: list[AssetScan] = field(default_factory=list)  # every scanned asset, scan order
     only: tuple[str, ...] | None = None
@@ -107,8 +111,8 @@ def scan_vault(
             if before is not None:
                 report.results.append(AssetScan(stored.asset, stored.asset_id, before.runs))
             continue
-        if stored.asset.size > MAX_BYTES:
-            report.failed.append((stored.asset.path, "too large to scan in memory"))
+        if _too_large(stored.asset):
+            report.too_large.append(stored.asset.path)
             continue
         todo.append((stored, Job(stored.asset, needed, settings)))
     for stored, runs in _run(vault, todo, jobs, progress, report):
@@ -156,6 +160,11 @@ def _run(
                 progress(done, total)
 
 
+def _too_large(asset: Asset) -> bool:
+    limit = MAX_VIDEO_BYTES if asset.kind is AssetKind.VIDEO else MAX_IMAGE_BYTES
+    return asset.size > limit
+
+
 def _merge(
     before: ScanRecord | None, runs: tuple[DetectorRun, ...], versions: dict[str, str]
 ) -> tuple[DetectorRun, ...]:
@@ -184,8 +193,8 @@ def scan_assets(
     report = ScanReport(unavailable=unavailable, only=tuple(only) if only else None)
     for done, (asset, read) in enumerate(items, 1):
         if asset.kind in SCANNED_KINDS:
-            if asset.size > MAX_BYTES:
-                report.failed.append((asset.path, "too large to scan in memory"))
+            if _too_large(asset):
+                report.too_large.append(asset.path)
             else:
                 try:
                     data = read()
