@@ -4,7 +4,6 @@ is flagged, a second scan reads nothing, and a new private place re-runs only it
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import shutil
@@ -231,8 +230,8 @@ def test_findings_are_never_in_the_clear_on_disk(
     for path in vault.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
-            assert b"secret_qr" not in data and b"2FA" not in data, path
-    assert dataclasses.is_dataclass(Place)
+            # markers long enough that random ciphertext never holds them by chance
+            assert b"secret_qr" not in data and b"2FA secret" not in data, path
 
 
 def test_the_checklist_opens_with_how_many_photos_were_flagged(

@@ -104,6 +104,11 @@ def scan(
 
     categories = _only(only)
     if explain is not None:
+        if source is not None:
+            raise UsageError(
+                "--explain reads the asset from the vault, not from --from",
+                "Back it up first, or scan the source with --json to see its findings.",
+            )
         return _explain(vault, passphrase_file, explain, as_json)
     show = not as_json and sys.stderr.isatty()
     with _Bar(show) as progress:
