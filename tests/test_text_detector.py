@@ -446,3 +446,15 @@ def test_codes_and_passwords() -> None:
     assert not text.password_like("••••••••")
     assert not text.password_like("https://ex.com/a1")
     assert not text.password_like("correcthorse")
+
+
+def test_a_card_number_glued_to_its_label_or_to_an_expiry_is_still_read() -> None:
+    glued = text.examine(["Numéro de cart3530 0821 9449 7302", "Date d'expiration 11/29"])
+    assert [f.category for f in glued] == ["payment_card"]
+    assert "3530 •••• •••• 7302" in glued[0].explanation
+    # a row joined from pieces runs the expiry into the number; the pieces keep them apart
+    row = ["EXPIRE FIN 04/29 4970 9689 6280 0302 12"]
+    assert text.examine(row) == ()
+    found = text.examine(row, ["EXPIRE FIN 04/29", "4970 9689 6280 0302", "12"])
+    assert [f.category for f in found] == ["payment_card"]
+    assert text.examine(["Order ABC12345678 shipped", "Tracking 1Z999AA10123456784"]) == ()

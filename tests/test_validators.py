@@ -657,3 +657,43 @@ def test_seed_finder_never_raises(words: list[str]) -> None:
     if phrase is not None:
         assert phrase.total in {12, 15, 18, 21, 24}
         assert phrase.total - 2 <= phrase.count <= phrase.total
+
+
+def test_mrz_reads_a_zero_back_as_o_where_only_letters_can_be() -> None:
+    # OCR reads the O of "UTO" and of names as 0; no check digit covers those fields
+    passport = find_mrz(
+        [
+            "P<UT0ERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+            "L898902C36UT07408122F1204159ZE184226B<<<<<10",
+        ]
+    )
+    assert [(m.kind, m.country, m.checks_passed) for m in passport] == [("TD3", "UTO", 5)]
+    card = find_mrz(
+        [
+            "I<UT0D231458907<<<<<<<<<<<<<<<",
+            "7408122F1204159UT0<<<<<<<<<<<6",
+            "ERIKSS0N<<ANNA<MARIA<<<<<<<<<<",
+        ]
+    )
+    assert [(m.kind, m.country) for m in card] == [("TD1", "UTO")]
+    # a 0 where a digit belongs is still a digit: the document number's check must still hold
+    wrong = find_mrz(
+        [
+            "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+            "L898902C36UT07408122F1204159ZE184226B<<<<<1O",
+        ]
+    )
+    assert wrong == [] or wrong[0].checks_passed < 5
+
+
+def test_mrz_reads_a_stray_mark_in_a_name_as_a_filler() -> None:
+    # OCR read the T of SMITH as a CJK character; names carry no check digit
+    lines = [
+        "I<BEL2MX7MZPBU1<<<<<<<<<<<<<<<",
+        "8803078M3011168BEL<<<<<<<<<<<2",
+        "SMI\u58ebH<<ZOE" + "<" * 20,
+    ]
+    assert [(m.kind, m.country, m.checks_passed) for m in find_mrz(lines)] == [("TD1", "BEL", 4)]
+    # the same stray mark in the document number is not forgiven: its check digit fails
+    bad = ["I<BEL2MX7M\u58ebPBU1<<<<<<<<<<<<<<<", *lines[1:]]
+    assert all(m.checks_passed < 4 for m in find_mrz(bad))

@@ -65,7 +65,9 @@ class Subject:
             self._reduced = frames[0] if frames else None
             return self._reduced
         try:
-            self._reduced = _reduce(self._thumbnail() or self._decode(reduced=True))
+            thumbnail = self._thumbnail()
+            self.cache["from_thumbnail"] = thumbnail is not None
+            self._reduced = _reduce(thumbnail or self._decode(reduced=True))
         except Exception as exc:  # any decoder error: this asset is skipped, not the scan
             self._problem = _describe(exc)
         return self._reduced

@@ -40,7 +40,7 @@ register(
     DetectorSpec(
         name="qr",
         categories=("secret_qr",),
-        cost=2,
+        cost=5,  # after the text gate, whose box count tells whether a HEIC is worth decoding
         module="companion.sensitivity.qr",
         requires=("zxingcpp",),
         describe="QR codes carrying 2FA secrets, wallet keys or Wi-Fi passwords (zxing-cpp)",

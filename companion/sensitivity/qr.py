@@ -17,7 +17,7 @@ from companion.sensitivity.base import ScanSettings, Subject, Verdict
 from companion.sensitivity.decode import is_image
 
 NAME = "qr"
-VERSION = "1"
+VERSION = "2"  # 2: HEIC thumbnails with something on them are read at full size
 
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _WIF = re.compile(rf"[5KL9c][{_BASE58}]{{50,51}}")  # private keys, uncompressed or compressed
@@ -100,18 +100,9 @@ class QrDetector:
         return is_image(asset)
 
     def detect(self, subject: Subject) -> Verdict:
-        images = [subject.reduced()]
-        if subject.asset.screenshot or subject.asset.name.lower().endswith(".png"):
-            images.append(subject.full())
-        texts: list[str] = []
-        for image in images:
-            if image is None:
-                continue
-            for code in self._zxing.read_barcodes(image, formats=self._zxing.BarcodeFormat.QRCode):
-                if code.valid and code.text not in texts:
-                    texts.append(code.text)
-            if texts:
-                break
+        texts = self._read(subject.reduced())
+        if not texts and self._worth_full_size(subject):
+            texts = self._read(subject.full())
         if not texts:
             return Verdict(note=subject.problem() or "no QR code")
         found = []
@@ -123,6 +114,21 @@ class QrDetector:
             plural = "s" if len(texts) > 1 else ""
             return Verdict(note=f"{len(texts)} QR code{plural}, none holding a secret")
         return Verdict(tuple(found), "; ".join(f.explanation for f in found))
+
+    def _read(self, image: Any) -> list[str]:
+        if image is None:
+            return []
+        codes = self._zxing.read_barcodes(image, formats=self._zxing.BarcodeFormat.QRCode)
+        return list(dict.fromkeys(code.text for code in codes if code.valid))
+
+    @staticmethod
+    def _worth_full_size(subject: Subject) -> bool:
+        """Screenshots always (a code may be small); a HEIC seen through its 320 px thumbnail
+        when the text gate saw something on it (or did not run), since a printed QR code is
+        too small to read at that size and the full decode costs about a second."""
+        if subject.asset.screenshot or subject.asset.name.lower().endswith(".png"):
+            return True
+        return bool(subject.cache.get("from_thumbnail")) and subject.cache.get("text_boxes", 1) >= 1
 
 
 def load(settings: ScanSettings) -> QrDetector:

@@ -255,6 +255,9 @@ class _Layout:
     # check name -> the (start, end) spans of the joined lines it covers, flattened; its check
     # digit follows the last span
     checks: dict[str, tuple[int, ...]]
+    # per line, the (start, end) spans that hold letters only (document code, states, names):
+    # OCR reads O as 0 there, and no check digit covers them, so 0 is read back as O
+    letters: tuple[tuple[tuple[int, int], ...], ...] = ()
 
 
 _A, _N, _X = "[A-Z<]", "[0-9<]", "[A-Z0-9<]"
@@ -269,6 +272,7 @@ _LAYOUTS = (
         ),
         {"document": (44, 53), "birth": (57, 63), "expiry": (65, 71), "optional": (72, 86)}
         | {"composite": (44, 54, 57, 64, 65, 87)},
+        (((0, 44),), ((10, 13),)),
     ),
     _Layout(  # identity card, Doc 9303 part 5: 3 x 30
         "TD1",
@@ -280,6 +284,7 @@ _LAYOUTS = (
         ),
         {"document": (5, 14), "birth": (30, 36), "expiry": (38, 44)}
         | {"composite": (5, 30, 30, 37, 38, 45, 48, 59)},
+        (((0, 5),), ((15, 18),), ((0, 30),)),
     ),
     _Layout(  # French identity card issued before 2021: 2 x 36, a national layout
         "FR-ID",
@@ -293,6 +298,7 @@ _LAYOUTS = (
         (f"[A-Z]{_A}{{35}}", f"{_X}{{9}}{_N}{_A}{{3}}{_N}{{6}}[0-9][MFX<]{_N}{{7}}{_X}{{7}}[0-9]"),
         {"document": (36, 45), "birth": (49, 55), "expiry": (57, 63)}
         | {"composite": (36, 46, 49, 56, 57, 71)},
+        (((0, 36),), ((10, 13),)),
     ),
 )
 
@@ -323,7 +329,23 @@ def _mrz_rows(
                     yield (text, *rest), after
 
 
+def _letters_back(layout: _Layout, rows: Sequence[str]) -> list[str]:
+    """``rows`` with 0 read as O, and any other stray mark as a filler, where the layout allows
+    letters only (no check digit covers those fields: the checks still decide)."""
+    fixed = list(rows)
+    for number, spans in enumerate(layout.letters):
+        for lo, hi in spans:
+            row = fixed[number]
+            letters = _NOT_LETTER.sub("<", row[lo:hi].replace("0", "O"))
+            fixed[number] = row[:lo] + letters + row[hi:]
+    return fixed
+
+
+_NOT_LETTER = re.compile(r"[^A-Z<]")
+
+
 def _read_mrz(layout: _Layout, rows: Sequence[str]) -> Mrz | None:
+    rows = _letters_back(layout, rows)
     if not all(re.fullmatch(shape, row) for shape, row in zip(layout.lines, rows, strict=True)):
         return None
     joined = "".join(rows)
