@@ -98,7 +98,7 @@ def scan(
     The vault is scanned incrementally (only what the current detectors have not seen) and the
     findings are stored in it, encrypted. --json prints one JSON object per flagged asset, one
     per line. Detectors whose libraries are missing say so, with the install command; the others
-    still run. Review what was found with 'companion cleanup'.
+    still run. See why one photo was flagged with --explain.
     """
     from companion.sensitivity import scan as scanning
 
