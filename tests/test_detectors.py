@@ -150,3 +150,21 @@ def test_a_movie_gives_keyframes() -> None:
     subject = Subject(_asset("IMG_0003.MOV", data.getvalue(), AssetKind.VIDEO), data.getvalue())
     frames = subject.frames()
     assert 2 <= len(frames) <= 4 and frames[0].size == (320, 240)
+
+
+def test_a_long_movie_keeps_a_few_small_keyframes_spread_over_it() -> None:
+    data = io.BytesIO()
+    with av.open(data, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        stream.codec_context.gop_size = 1  # every frame a keyframe: 60 of them
+        stream.time_base = Fraction(1, 10)
+        for i in range(60):
+            frame = av.VideoFrame.from_image(Image.new("RGB", (1280, 720), (i * 4, 0, 0)))
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    subject = Subject(_asset("IMG_0004.MOV", data.getvalue(), AssetKind.VIDEO), data.getvalue())
+    frames = subject.frames()
+    assert len(frames) == 4 and all(max(f.size) <= 640 for f in frames)
+    reds = [f.getpixel((10, 10))[0] for f in frames]
+    assert reds == sorted(reds) and reds[0] < 40 and reds[-1] > 120  # early to late

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 REDUCED = 1024  # longest side of the reduced image, in pixels
 THUMBNAIL_MIN = 256  # a HEIC thumbnail smaller than this is not used
 VIDEO_FRAMES = 4
+FRAME_SIDE = 640  # a keyframe for the nudity models (their inputs are 320 and 224 px)
 _STILL_SUFFIXES = (".jpg", ".jpeg", ".heic", ".heif", ".png", ".gif", ".webp", ".tif", ".tiff")
 
 
@@ -128,39 +129,49 @@ class Subject:
         return image
 
     def _keyframes(self) -> list[Any]:
-        """A few evenly spread keyframes of a video, reduced (needs PyAV; none without it)."""
+        """A few evenly spread keyframes of a video, reduced (needs PyAV; none without it).
+
+        Keyframes are reduced to ``FRAME_SIDE`` as they are decoded and at most ``2 *
+        VIDEO_FRAMES`` are kept (every other one is dropped when the list fills, then every
+        second keyframe is kept, and so on), so a long 4K movie never holds more than a few small
+        pictures in memory.
+        """
         try:
             import av
         except ImportError:
             self._problem = "video frames need PyAV (pip install av)"
             return []
-        frames: list[Any] = []
+        kept: list[Any] = []
+        stride, seen = 1, 0
         try:
             with av.open(io.BytesIO(self._data), mode="r") as container:
                 if not container.streams.video:
                     self._problem = "no video track"
-                    return frames
+                    return []
                 stream = container.streams.video[0]
                 stream.codec_context.skip_frame = "NONKEY"
-                decoded: list[Any] = list(container.decode(stream))
-                keyframes = [frame.to_image() for frame in decoded]
+                frame: Any
+                for frame in container.decode(stream):
+                    if seen % stride == 0:
+                        kept.append(_reduce(frame.to_image(), FRAME_SIDE))
+                        if len(kept) >= 2 * VIDEO_FRAMES:
+                            kept, stride = kept[::2], stride * 2
+                    seen += 1
         except Exception as exc:  # an unreadable movie is skipped, not the scan
             self._problem = _describe(exc)
-            return frames
-        if keyframes:
-            step = max(1, len(keyframes) // VIDEO_FRAMES)
-            frames = [_reduce(f) for f in keyframes[::step][:VIDEO_FRAMES]]
-        return frames
+            return []
+        step = max(1, len(kept) // VIDEO_FRAMES)
+        return kept[::step][:VIDEO_FRAMES]
 
 
-def _reduce(image: Any) -> Any:
+def _reduce(image: Any, side: int = REDUCED) -> Any:
     if image is None:
         return None
     if image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
-    if max(image.size) > REDUCED:
+    if max(image.size) > side:
         image = image.copy()
-        image.thumbnail((REDUCED, REDUCED))
+        image.thumbnail((side, side))
     return image
 
 

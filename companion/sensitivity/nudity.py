@@ -19,7 +19,7 @@ from companion.sensitivity.base import ScanSettings, Subject, Verdict
 from companion.sensitivity.decode import is_image, is_video
 
 NAME = "nudity"
-VERSION = "1"
+VERSION = "2"  # 2: video keyframes at 640 px, spread over the whole movie
 
 EXPOSED = {
     "FEMALE_BREAST_EXPOSED": "an exposed breast",
