@@ -15,7 +15,7 @@ from PIL import Image
 
 from companion.backup import VaultStore, run_backup
 from companion.model import Asset, AssetKind, Place
-from companion.sensitivity import base
+from companion.sensitivity import detectors
 from companion.sensitivity.base import VERDICTS, DetectorSpec
 from companion.sensitivity.scan import flagged_in_vault, scan_assets, scan_vault
 from companion.simulator.planted import HOME
@@ -143,11 +143,11 @@ def missing_detector() -> Iterator[DetectorSpec]:
         module="companion.sensitivity.flags",
         requires=("a_model_package_that_is_not_installed",),
     )
-    base.register(spec)
+    detectors.register(spec)
     try:
         yield spec
     finally:
-        del base._REGISTRY[spec.name]
+        del detectors._REGISTRY[spec.name]
 
 
 def test_a_detector_whose_library_is_missing_says_so_and_the_others_run(

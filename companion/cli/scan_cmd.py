@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
 def _only(value: str | None) -> list[str] | None:
     if value is None:
         return None
-    from companion.sensitivity.base import select
+    from companion.sensitivity.detectors import select
 
     categories = [c.strip() for c in value.split(",") if c.strip()]
     select(categories)  # usage error for an unknown category

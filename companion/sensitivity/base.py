@@ -1,4 +1,4 @@
-"""What a detector is, what it looks at, and the registry that finds them.
+"""What a detector is and what it looks at (the registry that finds them is ``detectors``).
 
 A ``Detector`` looks at one ``Subject`` (an asset and its bytes, decoded lazily) and returns a
 ``Verdict``: its findings and one line that says what it saw, for ``scan --explain``. Detectors
@@ -16,11 +16,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from companion.errors import UsageError
 from companion.model import Asset, Finding, Place
 
 # Stable category names: --json, --only and the vault use them.
@@ -109,42 +108,3 @@ class DetectorSpec:
         os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         factory: Callable[[ScanSettings], Detector] = importlib.import_module(self.module).load
         return factory(settings)
-
-
-_REGISTRY: dict[str, DetectorSpec] = {}
-
-
-def register(spec: DetectorSpec) -> DetectorSpec:
-    if spec.name in _REGISTRY:
-        raise ValueError(f"detector {spec.name!r} is registered twice")
-    unknown = set(spec.categories) - set(CATEGORIES)
-    if unknown:
-        raise ValueError(f"detector {spec.name!r} reports unknown categories {sorted(unknown)}")
-    _REGISTRY[spec.name] = spec
-    return spec
-
-
-def registered() -> list[DetectorSpec]:
-    """Every detector, cheapest first."""
-    from companion.sensitivity import detectors  # noqa: F401 (registers the built-in ones)
-
-    return sorted(_REGISTRY.values(), key=lambda s: (s.cost, s.name))
-
-
-def select(only: Sequence[str] | None) -> list[DetectorSpec]:
-    """The detectors that can report any of ``only`` (all when None); usage error for an
-    unknown category."""
-    specs = registered()
-    if not only:
-        return specs
-    unknown = [c for c in only if c not in CATEGORIES]
-    if unknown:
-        raise UsageError(
-            f"unknown categor{'y' if len(unknown) == 1 else 'ies'}: {', '.join(unknown)}",
-            f"Categories: {', '.join(CATEGORIES)}.",
-        )
-    return [s for s in specs if set(s.categories) & set(only)]
-
-
-def versions(specs: Sequence[DetectorSpec], settings: ScanSettings) -> Mapping[str, str]:
-    return {spec.name: spec.version(settings) for spec in specs}

@@ -1,19 +1,45 @@
-"""The built-in detectors, registered cheapest first. Importing this module imports none of them:
-each is loaded by name, in the process that runs it."""
+"""The registry of detectors, and the built-in ones, cheapest first. Importing this module
+imports none of them: each is loaded by name, in the process that runs it."""
 
 from __future__ import annotations
 
-import hashlib
-import json
+from collections.abc import Sequence
 
-from companion.sensitivity.base import DetectorSpec, ScanSettings, register
+from companion.errors import UsageError
+from companion.sensitivity.base import CATEGORIES, DetectorSpec
+from companion.sensitivity.places import places_version
+
+_REGISTRY: dict[str, DetectorSpec] = {}
 
 
-def _places_version(settings: ScanSettings) -> str:
-    """Version 1 plus the declared places: adding or moving a place re-runs this detector only."""
-    places = sorted((p.name, p.lat, p.lon, p.radius_m) for p in settings.places)
-    digest = hashlib.sha256(json.dumps(places).encode()).hexdigest()[:12]
-    return f"1+{digest}"
+def register(spec: DetectorSpec) -> DetectorSpec:
+    if spec.name in _REGISTRY:
+        raise ValueError(f"detector {spec.name!r} is registered twice")
+    unknown = set(spec.categories) - set(CATEGORIES)
+    if unknown:
+        raise ValueError(f"detector {spec.name!r} reports unknown categories {sorted(unknown)}")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def registered() -> list[DetectorSpec]:
+    """Every detector, cheapest first."""
+    return sorted(_REGISTRY.values(), key=lambda s: (s.cost, s.name))
+
+
+def select(only: Sequence[str] | None) -> list[DetectorSpec]:
+    """The detectors that can report any of ``only`` (all when None); usage error for an
+    unknown category."""
+    specs = registered()
+    if not only:
+        return specs
+    unknown = [c for c in only if c not in CATEGORIES]
+    if unknown:
+        raise UsageError(
+            f"unknown categor{'y' if len(unknown) == 1 else 'ies'}: {', '.join(unknown)}",
+            f"Categories: {', '.join(CATEGORIES)}.",
+        )
+    return [s for s in specs if set(s.categories) & set(only)]
 
 
 register(
@@ -33,7 +59,7 @@ register(
         module="companion.sensitivity.places",
         requires=("PIL",),
         describe="GPS position within a private place you declared (companion places add)",
-        version_of=_places_version,
+        version_of=places_version,
     )
 )
 register(

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from companion.errors import UsageError
 from companion.model import DetectorRun, ScanRecord, StoredAsset
-from companion.sensitivity.base import ScanSettings, registered
+from companion.sensitivity.base import ScanSettings
+from companion.sensitivity.detectors import registered
 from companion.sensitivity.worker import Job, run_job
 from companion.vault import Vault
 

@@ -6,6 +6,8 @@ with the great-circle (haversine) distance. Places are stored in the vault, encr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 
 from companion.errors import UsageError
@@ -77,7 +79,12 @@ class PlacesDetector:
         return Verdict(tuple(found), note)
 
 
-def load(settings: ScanSettings) -> PlacesDetector:
-    from companion.sensitivity.detectors import _places_version
+def places_version(settings: ScanSettings) -> str:
+    """Version 1 plus the declared places: adding or moving a place re-runs this detector only."""
+    places = sorted((p.name, p.lat, p.lon, p.radius_m) for p in settings.places)
+    digest = hashlib.sha256(json.dumps(places).encode()).hexdigest()[:12]
+    return f"1+{digest}"
 
-    return PlacesDetector(settings.places, _places_version(settings))
+
+def load(settings: ScanSettings) -> PlacesDetector:
+    return PlacesDetector(settings.places, places_version(settings))

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from companion.model import Asset, AssetKind, DetectorRun, Finding, ScanRecord, StoredAsset
-from companion.sensitivity.base import CONTEXT, DetectorSpec, ScanSettings, select
+from companion.sensitivity.base import CONTEXT, DetectorSpec, ScanSettings
+from companion.sensitivity.detectors import select
 from companion.sensitivity.worker import FAILED, Job, run_job
 from companion.vault import Vault
 from companion.vault.pool import auto_workers

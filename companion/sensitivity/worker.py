@@ -12,8 +12,9 @@ import logging
 from dataclasses import dataclass
 
 from companion.model import Asset, DetectorRun
-from companion.sensitivity.base import Detector, ScanSettings, Verdict, registered
+from companion.sensitivity.base import Detector, ScanSettings, Verdict
 from companion.sensitivity.decode import Subject
+from companion.sensitivity.detectors import registered
 
 log = logging.getLogger(__name__)
 
