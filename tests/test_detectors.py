@@ -4,6 +4,7 @@ images and videos made in code (a HEIC with its thumbnail, a JPEG with GPS, an H
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime
 from fractions import Fraction
 
@@ -23,6 +24,8 @@ from companion.sensitivity.places import load as load_places
 from companion.sensitivity.qr import classify
 from companion.sensitivity.qr import load as load_qr
 from companion.simulator.media import exif_bytes, heic_bytes
+
+Colour = tuple[int, int, int]
 
 
 def _asset(path: str, data: bytes, kind: AssetKind = AssetKind.PHOTO, **kw: object) -> Asset:
@@ -136,34 +139,32 @@ def test_heic_reduced_comes_from_its_thumbnail_and_full_decodes() -> None:
     assert broken.reduced() is None and (broken.problem() or "").startswith("cannot decode")
 
 
-def test_a_movie_gives_keyframes() -> None:
+def _movie(size: tuple[int, int], frames: int, gop: int, colour: Callable[[int], Colour]) -> bytes:
+    """An H.264 movie made in code: ``frames`` frames of one colour each, a keyframe every
+    ``gop`` frames."""
     data = io.BytesIO()
     with av.open(data, "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        stream.codec_context.gop_size = 10
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        stream.codec_context.gop_size = gop
         stream.time_base = Fraction(1, 10)
-        for i in range(40):
-            frame = av.VideoFrame.from_image(Image.new("RGB", (320, 240), (i * 6, 50, 90)))
+        for i in range(frames):
+            frame = av.VideoFrame.from_image(Image.new("RGB", size, colour(i)))
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
-    subject = Subject(_asset("IMG_0003.MOV", data.getvalue(), AssetKind.VIDEO), data.getvalue())
+    return data.getvalue()
+
+
+def test_a_movie_gives_keyframes() -> None:
+    data = _movie((320, 240), 40, 10, lambda i: (i * 6, 50, 90))
+    subject = Subject(_asset("IMG_0003.MOV", data, AssetKind.VIDEO), data)
     frames = subject.frames()
     assert 2 <= len(frames) <= 4 and frames[0].size == (320, 240)
 
 
 def test_a_long_movie_keeps_a_few_small_keyframes_spread_over_it() -> None:
-    data = io.BytesIO()
-    with av.open(data, "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=10)
-        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
-        stream.codec_context.gop_size = 1  # every frame a keyframe: 60 of them
-        stream.time_base = Fraction(1, 10)
-        for i in range(60):
-            frame = av.VideoFrame.from_image(Image.new("RGB", (1280, 720), (i * 4, 0, 0)))
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    subject = Subject(_asset("IMG_0004.MOV", data.getvalue(), AssetKind.VIDEO), data.getvalue())
+    data = _movie((1280, 720), 60, 1, lambda i: (i * 4, 0, 0))  # every frame a keyframe
+    subject = Subject(_asset("IMG_0004.MOV", data, AssetKind.VIDEO), data)
     frames = subject.frames()
     assert len(frames) == 4 and all(max(f.size) <= 640 for f in frames)
     reds = [f.getpixel((10, 10))[0] for f in frames]

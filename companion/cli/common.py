@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime, time, timedelta
@@ -193,6 +193,33 @@ def byte_bar(total: int, desc: str, *, enabled: bool) -> Iterator[Any]:
     )
     try:
         yield bar
+    finally:
+        bar.close()
+
+
+@contextmanager
+def count_bar(desc: str, *, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+    """A tqdm progress bar in files, fed by a library's (done, total) callback; on stderr, silent
+    for --json or no TTY, like ``byte_bar``."""
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=0,
+        desc=desc,
+        unit="file",
+        disable=(not enabled) or None,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=False,
+    )
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
     finally:
         bar.close()
 

@@ -4,7 +4,6 @@ photo private."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from companion.cli.common import (
     UsbmuxOpt,
     VaultOpt,
     closing_connector,
+    count_bar,
     emit_json,
     read_passphrase,
     vault_path,
@@ -110,8 +110,7 @@ def scan(
                 "Back it up first, or scan the source with --json to see its findings.",
             )
         return _explain(vault, passphrase_file, explain, as_json)
-    show = not as_json and sys.stderr.isatty()
-    with _Bar(show) as progress:
+    with count_bar("scanning", enabled=not as_json) as progress:
         if source is not None:
             report = _scan_source(source, categories, usbmux, progress)
         else:
@@ -158,33 +157,6 @@ def _scan_source(
 
         items = ((asset, reader(asset)) for asset in assets)
         return scan_assets(items, only=categories, progress=progress, total=len(assets))
-
-
-class _Bar:
-    """A tqdm bar on stderr fed by (done, total) callbacks; silent when not a terminal."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._bar: Any = None
-
-    def __enter__(self) -> Callable[[int, int], None]:
-        return self.update
-
-    def update(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self._bar is None:
-            from tqdm import tqdm
-
-            self._bar = tqdm(
-                total=total, desc="scanning", unit="file", file=sys.stderr, leave=False
-            )
-        self._bar.n = done
-        self._bar.refresh()
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.close()
 
 
 def _finding_json(finding: Finding) -> dict[str, Any]:
