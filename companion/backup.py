@@ -10,6 +10,11 @@ their keyed hash instead of being written twice.
 Large backups from a ``Shareable`` source run in worker processes (``vault.pool``); small ones,
 and sources bound to one link, run in this process. Dry run is a different store
 (``DryRunStore``), not a flag checked along the way.
+
+A source that misbehaves costs only the files it misbehaves on (docs/design/faulty-sources.md):
+a file that cannot be read is reported and retried next run; a file whose bytes do not add up to
+its listing is read again and stored as read, with a warning; a link that drops mid-run is
+reopened once (``Reconnectable``) and the file it dropped on is read again.
 """
 
 from __future__ import annotations
@@ -21,8 +26,15 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import BinaryIO, Protocol, cast
 
-from companion.connectors import Connector, Prober, ReadAhead, Shareable, connect
-from companion.errors import SourceUnavailable
+from companion.connectors import (
+    Connector,
+    Prober,
+    ReadAhead,
+    Reconnectable,
+    Shareable,
+    connect,
+)
+from companion.errors import DeviceDisconnected, SourceUnavailable
 from companion.model import Asset, BackupReport, EventKind, VaultEvent
 from companion.vault import Vault
 from companion.vault.pool import Fetch, auto_workers
@@ -57,7 +69,21 @@ class Outcome(StrEnum):
     WOULD_STORE = "would store"  # dry run
 
 
-Result = Outcome | SourceUnavailable
+RECONNECT_WITHIN = 10.0  # seconds a dropped phone has to come back before the run stops
+# Modification times a source can sensibly give: from 1970 to the year 2200 (in nanoseconds).
+# Anything else is kept as given (it only serves to skip unchanged files) and reported.
+SANE_MTIME_NS = range(0, 7_258_118_400 * 10**9)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """An asset stored (or that would be): how, and how many bytes it really had."""
+
+    outcome: Outcome
+    size: int
+
+
+Result = Stored | SourceUnavailable
 
 
 class Store(Protocol):
@@ -100,6 +126,12 @@ class ConnectorFetch:
         if isinstance(self.connector, ReadAhead):
             self.connector.read_ahead(assets)
 
+    def reconnect(self) -> bool:
+        """After a dropped link: True if it could be opened again within a few seconds."""
+        if not isinstance(self.connector, Reconnectable):
+            return False
+        return self.connector.reconnect(RECONNECT_WITHIN)
+
 
 _worker_connectors: dict[str, Connector] = {}
 
@@ -116,8 +148,8 @@ class SpecFetch:
         return ConnectorFetch(_worker_connectors[self.spec])(asset)
 
 
-def _outcome(deduplicated: bool) -> Outcome:
-    return Outcome.DEDUPLICATED if deduplicated else Outcome.NEW
+def _stored(deduplicated: bool, size: int) -> Stored:
+    return Stored(Outcome.DEDUPLICATED if deduplicated else Outcome.NEW, size)
 
 
 class VaultStore:
@@ -155,23 +187,39 @@ class VaultStore:
                     raise result
                 else:
                     described, obj = result
-                    yield asset, _outcome(self.vault.record_object(described, obj).deduplicated)
+                    put = self.vault.record_object(described, obj)
+                    yield asset, _stored(put.deduplicated, obj.size)
 
     def _here(
         self, assets: list[Asset], fetch: Fetch, progress: Progress
     ) -> Iterator[tuple[Asset, Result]]:
-        if isinstance(fetch, ConnectorFetch):
-            fetch.read_ahead(assets)
-        for asset in assets:
+        def counted(stream: BinaryIO) -> BinaryIO:
+            return cast(BinaryIO, _CountingReader(stream, progress))
+
+        link = fetch if isinstance(fetch, ConnectorFetch) else None
+        if link is not None:
+            link.read_ahead(assets)
+        reconnected = False
+        index = 0
+        while index < len(assets):
+            asset = assets[index]
             try:
-                described, stream = fetch(asset)
-                with stream:
-                    counted = cast(BinaryIO, _CountingReader(stream, progress))
-                    result = self.vault.put(described, counted)
+                result = self.vault.put_fetched(fetch, asset, counted)
             except SourceUnavailable as exc:  # includes SourceChanged: retried next run
                 yield asset, exc
+                index += 1
                 continue
-            yield asset, _outcome(result.deduplicated)
+            except DeviceDisconnected:
+                # Everything stored so far is recorded whatever happens next; a phone back
+                # within seconds (a wobbly cable) gets this file asked again, once per run.
+                if reconnected or link is None or not link.reconnect():
+                    raise
+                log.warning("the link dropped while reading %s; reopened it", asset.path)
+                reconnected = True
+                link.read_ahead(assets[index:])
+                continue
+            yield asset, _stored(result.deduplicated, result.stored.asset.size)
+            index += 1
 
     def finish(self, report: BackupReport) -> BackupReport:
         counts = (
@@ -203,8 +251,8 @@ class DryRunStore:
         self, assets: list[Asset], fetch: Fetch, shared: Fetch | None, progress: Progress
     ) -> Iterator[tuple[Asset, Result]]:
         for asset in assets:
-            progress.advance(asset.size)
-            yield asset, Outcome.WOULD_STORE
+            progress.advance(max(asset.size, 0))
+            yield asset, Stored(Outcome.WOULD_STORE, asset.size)
 
     def finish(self, report: BackupReport) -> BackupReport:
         return replace(report, dry_run=True)
@@ -233,20 +281,33 @@ class _Tally:
     counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
     bytes_read: int = 0
     failed: dict[str, str] = field(default_factory=dict)
+    warnings: dict[str, str] = field(default_factory=dict)
     would_store: list[str] = field(default_factory=list)
 
     def add(self, asset: Asset, result: Result, progress: Progress) -> None:
         if isinstance(result, SourceUnavailable):
-            log.warning("not backed up: %s: %s", asset.path, result.message)
+            log.info("not backed up: %s: %s", asset.path, result.message)
             self.failed[asset.path] = result.message
             progress.item_done(asset, "failed")
             return
-        self.counts[result] += 1
-        if result is Outcome.WOULD_STORE:
+        self.counts[result.outcome] += 1
+        if result.outcome is Outcome.WOULD_STORE:
             self.would_store.append(asset.path)
         else:
-            self.bytes_read += asset.size
-        progress.item_done(asset, result.value)
+            self.bytes_read += result.size
+        odd = []
+        if result.size != asset.size:
+            odd.append(
+                f"listed as {asset.size} bytes but gave {result.size} (twice); stored as read"
+            )
+        if asset.mtime_ns not in SANE_MTIME_NS:
+            odd.append(
+                f"its modification time ({asset.mtime_ns} ns) is out of range; kept as given"
+            )
+        if odd:
+            self.warnings[asset.path] = "; ".join(odd)
+            log.info("%s: %s", asset.path, self.warnings[asset.path])
+        progress.item_done(asset, result.outcome.value)
 
 
 def run_backup(
@@ -261,7 +322,7 @@ def run_backup(
     progress = progress or NoProgress()
     listed = list(connector.list_assets())
     todo = [a for a in listed if not store.holds(a)]
-    progress.start(sum(a.size for a in todo), len(todo))
+    progress.start(sum(max(a.size, 0) for a in todo), len(todo))
     shared = SpecFetch(connector.worker_spec()) if isinstance(connector, Shareable) else None
     tally = _Tally()
     for asset, result in store.store_all(todo, ConnectorFetch(connector), shared, progress):
@@ -273,6 +334,7 @@ def run_backup(
         deduplicated=tally.counts[Outcome.DEDUPLICATED],
         bytes_read=tally.bytes_read,
         failed=tally.failed,
+        warnings=tally.warnings,
         would_store=tuple(tally.would_store),
     )
     return store.finish(report)

@@ -12,6 +12,7 @@ exceptions at their edge (``raise SourceUnavailable(...) from exc``); nothing el
     +-- PartialFailure (4)              some assets failed, the rest succeeded
     +-- SourceUnavailable (10)          phone, folder or account cannot be read
     |   +-- SourceChanged (10)          a file changed or shrank while it was read
+    |   |   +-- SizeMismatch (10)       it gave more or fewer bytes than its listing said
     |   +-- CloudOnly (10)              the original is only in iCloud (Optimize iPhone Storage)
     +-- DeviceError (10)                the iPhone cannot be reached: stops the whole run
     |   +-- DeviceNotFound (10)
@@ -87,6 +88,19 @@ class SourceUnavailable(CompanionError):
 
 class SourceChanged(SourceUnavailable):
     default_hint = "The file was changing while it was read; it will be retried on the next run."
+
+
+class SizeMismatch(SourceChanged):
+    """A file gave another number of bytes than its listing announced (``listed``, ``read``).
+
+    A backup reads such a file once more and stores it as read (docs/design/faulty-sources.md):
+    the listing of a phone is not to be trusted, its bytes are what there is to keep.
+    """
+
+    def __init__(self, message: str, *, listed: int, read: int) -> None:
+        super().__init__(message)
+        self.listed = listed
+        self.read = read
 
 
 class CloudOnly(SourceUnavailable):

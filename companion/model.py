@@ -99,7 +99,9 @@ class StoredAsset:
 
 @dataclass(frozen=True, slots=True)
 class BackupReport:
-    """What one backup run did. ``failed`` maps an asset path to a one-line reason."""
+    """What one backup run did. ``failed`` maps an asset path to a one-line reason it was not
+    stored; ``warnings`` maps a stored asset's path to what was odd about it (a size that the
+    source's listing got wrong)."""
 
     source: str
     new: int = 0
@@ -108,6 +110,7 @@ class BackupReport:
     bytes_read: int = 0
     dry_run: bool = False
     failed: dict[str, str] = field(default_factory=dict)
+    warnings: dict[str, str] = field(default_factory=dict)
     would_store: tuple[str, ...] = ()
 
 

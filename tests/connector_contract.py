@@ -13,8 +13,10 @@ pytest makes a fresh instance for each test, so ``make_connector`` may keep what
 
 "Listing reads no file contents" cannot be observed from outside every connector in the same way;
 each connector's own tests check it (the folder connector's watch the files with inotify).
-Changes made while a stream is half read are also connector-specific: the contract only promises
-``SourceChanged`` for changes made between listing and reading.
+Changes made while a stream is half read are also connector-specific. For changes made between
+listing and reading, the contract promises the file's bytes as they are now, to their real end:
+whether they add up to the listing is the consumer's check (the vault raises ``SizeMismatch``,
+and a backup then stores the file as read, with a warning).
 """
 
 from __future__ import annotations
@@ -29,10 +31,14 @@ from typing import BinaryIO
 import pytest
 
 from companion.connectors.base import Connector, Prober
-from companion.errors import CompanionError, SourceChanged, SourceUnavailable
+from companion.errors import CompanionError, SizeMismatch, SourceUnavailable
 from companion.model import Asset, AssetKind
+from companion.vault.crypto import Identity, keyed_name
+from companion.vault.objects import ObjectStore
 
 Source = tuple[Connector, dict[str, bytes]]
+RECIPIENT = Identity.generate().recipient()
+KEY = bytes(32)
 
 
 def drain(stream: BinaryIO, chunk: int = 64 * 1024) -> bytes:
@@ -128,19 +134,33 @@ class ConnectorContract(abc.ABC):
             assert drain(second) == expected[asset.path]
             assert first.read(1) == expected[asset.path][1:2]
 
-    def test_grown_after_listing_raises_source_changed(self, source: Source) -> None:
+    def test_grown_after_listing_yields_every_byte_to_the_real_end(self, source: Source) -> None:
         connector, expected = source
         asset = self.first_asset(connector)
         self.rewrite(asset.path, expected[asset.path] + b"grown")
-        with pytest.raises(SourceChanged), connector.open(asset) as stream:
-            drain(stream)
+        with connector.open(asset) as stream:
+            assert drain(stream) == expected[asset.path] + b"grown"  # never cut at the listing
 
-    def test_shrunk_after_listing_raises_source_changed(self, source: Source) -> None:
+    def test_shrunk_after_listing_yields_what_is_left(self, source: Source) -> None:
         connector, expected = source
         asset = self.first_asset(connector)
         self.rewrite(asset.path, expected[asset.path][: asset.size // 2])
-        with pytest.raises(SourceChanged), connector.open(asset) as stream:
-            drain(stream)
+        with connector.open(asset) as stream:
+            assert drain(stream) == expected[asset.path][: asset.size // 2]
+
+    def test_a_vault_refuses_a_length_other_than_the_listing(
+        self, source: Source, tmp_path: Path
+    ) -> None:
+        connector, expected = source
+        asset = self.first_asset(connector)
+        self.rewrite(asset.path, expected[asset.path] + b"grown")
+        for folder in ("objects", "tmp"):
+            (tmp_path / folder).mkdir()
+        store = ObjectStore(tmp_path / "objects", tmp_path / "tmp", RECIPIENT, keyed_name(KEY))
+        with pytest.raises(SizeMismatch) as refused, connector.open(asset) as stream:
+            store.put(stream, asset.size, asset.path)
+        assert (refused.value.listed, refused.value.read) == (asset.size, asset.size + 5)
+        assert not list((tmp_path / "tmp").iterdir())  # nothing half-stored
 
     def test_removed_after_listing_raises_source_unavailable(self, source: Source) -> None:
         connector, _ = source

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, cast
 
 from companion.backup import DryRunStore, VaultStore, run_backup
 from companion.connectors import connect
@@ -96,7 +97,7 @@ def test_identical_files_are_stored_once(tmp_path: Path) -> None:
     assert len([p for p in (tmp_path / "v" / "objects").rglob("*") if p.is_file()]) == 1
 
 
-def test_a_file_that_changes_while_read_is_not_recorded_and_retried_next_run(
+def test_a_file_that_changes_after_listing_is_read_again_and_stored_as_read(
     tmp_path: Path,
 ) -> None:
     roll = make_roll(tmp_path / "roll", count=12)
@@ -106,7 +107,7 @@ def test_a_file_that_changes_while_read_is_not_recorded_and_retried_next_run(
     def grow(asset: Asset) -> None:
         if asset.path == rel:
             with victim.open("ab") as fh:
-                fh.write(b"appended while the backup was reading")
+                fh.write(b"appended after the listing")
 
     def shrink(asset: Asset) -> None:
         if asset.path == rel:
@@ -114,14 +115,67 @@ def test_a_file_that_changes_while_read_is_not_recorded_and_retried_next_run(
 
     for change in (grow, shrink):
         with new_vault(tmp_path / change.__name__) as vault:
-            report = run_backup(Watching(connect(f"folder:{roll}"), change), VaultStore(vault))
-            assert list(report.failed) == [rel]
-            assert all(s.asset.path != rel for s in vault.assets())
+            watching = Watching(connect(f"folder:{roll}"), change)
+            report = run_backup(watching, VaultStore(vault))
+            assert not report.failed and list(report.warnings) == [rel]
+            assert "stored as read" in report.warnings[rel]
+            assert watching.opened.count(rel) == 2  # the listing is trusted once
+            [stored] = [s for s in vault.assets() if s.asset.path == rel]
+            assert stored.asset.size == victim.stat().st_size  # the size read, not the listing
             again = run_backup(connect(f"folder:{roll}"), VaultStore(vault))
-            assert again.new == 1 and not again.failed
-            assert any(s.asset.path == rel for s in vault.assets())
+            assert not again.failed and not again.warnings and again.new == 0
             assert verify(vault, VerifyMode.FULL).ok
+            restore(vault, tmp_path / f"out-{change.__name__}")
+        assert digests(tmp_path / f"out-{change.__name__}") == digests(roll)
         assert not list((tmp_path / change.__name__ / "tmp").iterdir())
+
+
+def test_a_file_that_changes_while_read_is_not_recorded_and_retried_next_run(
+    tmp_path: Path,
+) -> None:
+    roll = make_roll(tmp_path / "roll", count=12)
+    victim = sorted(roll.rglob("*.JPG"))[0]
+    rel = victim.relative_to(roll).as_posix()
+
+    class Tearing(Window):
+        """Rewrites the victim in place once its first bytes were read: a torn copy."""
+
+        def open(self, asset: Asset) -> BinaryIO:
+            stream = self.inner.open(asset)
+            if asset.path == rel:
+                head = stream.read(10)
+                os.utime(victim, ns=(1, 1))
+                return cast(BinaryIO, io.BufferedReader(_Prefixed(head, stream)))
+            return stream
+
+    with new_vault(tmp_path / "v") as vault:
+        report = run_backup(Tearing(connect(f"folder:{roll}")), VaultStore(vault))
+        assert list(report.failed) == [rel] and "changed while it was read" in report.failed[rel]
+        assert all(s.asset.path != rel for s in vault.assets())
+        again = run_backup(connect(f"folder:{roll}"), VaultStore(vault))
+        assert again.new == 1 and not again.failed
+        assert verify(vault, VerifyMode.FULL).ok
+    assert not list((tmp_path / "v" / "tmp").iterdir())
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` (already read from ``rest``), then the rest of ``rest``."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head, self._rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._head[: len(buffer)] if self._head else self._rest.read(len(buffer))
+        self._head = self._head[len(data) :] if self._head else b""
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._rest.close()
+        super().close()
 
 
 def test_dry_run_opens_nothing_and_writes_nothing(tmp_path: Path) -> None:

@@ -282,11 +282,20 @@ def test_shrinking_while_read_raises_source_changed(roll: Roll) -> None:
         drain(stream)
 
 
-def test_same_size_rewrite_with_new_mtime_raises_source_changed(roll: Roll) -> None:
+def test_same_size_rewrite_before_reading_yields_the_new_bytes(roll: Roll) -> None:
     root, items, connector = roll
     asset = _assets(connector)["DCIM/100APPLE/IMG_0001.JPG"]
     (root / asset.path).write_bytes(bytes(reversed(items[asset.path].data)))
+    with connector.open(asset) as stream:  # a consistent copy of what is there now
+        assert drain(stream) == bytes(reversed(items[asset.path].data))
+
+
+def test_same_size_rewrite_while_read_raises_source_changed(roll: Roll) -> None:
+    root, _, connector = roll
+    asset = _assets(connector)["DCIM/100APPLE/IMG_0001.JPG"]
     with pytest.raises(SourceChanged), connector.open(asset) as stream:
+        stream.read(10)
+        os.utime(root / asset.path, ns=(1, 1))  # rewritten in place: a torn copy
         drain(stream)
 
 

@@ -44,10 +44,11 @@ def test_parallel_backup_and_verify_match_the_source(tmp_path: Path) -> None:
 
 def test_a_read_error_in_a_worker_fails_that_asset_only(tmp_path: Path) -> None:
     roll = make_roll(tmp_path / "roll", seed=22)
-    victim = sorted(roll.rglob("*.JPG"))[1]
+    victim, grown = sorted(roll.rglob("*.JPG"))[1:3]
     connector = connect(f"folder:{roll}")
     listed = list(connector.list_assets())
-    with victim.open("ab") as fh:  # changed after listing: the worker must notice
+    victim.unlink()  # gone after listing: the worker fails it alone
+    with grown.open("ab") as fh:  # changed after listing: read again, stored as read
         fh.write(b"more")
 
     class Frozen:
@@ -70,7 +71,10 @@ def test_a_read_error_in_a_worker_fails_that_asset_only(tmp_path: Path) -> None:
     with new_vault(tmp_path / "v") as vault:
         report = run_backup(Frozen(), VaultStore(vault, jobs=2))  # type: ignore[arg-type]
         assert list(report.failed) == [victim.relative_to(roll).as_posix()]
+        assert list(report.warnings) == [grown.relative_to(roll).as_posix()]
         assert report.new + report.deduplicated == len(listed) - 1
+        [stored] = [s for s in vault.assets() if s.asset.path in report.warnings]
+        assert stored.asset.size == grown.stat().st_size
 
 
 def test_parallel_verify_finds_damage_and_records_it(tmp_path: Path) -> None:

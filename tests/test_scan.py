@@ -113,6 +113,7 @@ def test_damaged_and_odd_files_are_reported_not_fatal(tmp_path: Path) -> None:
         "DCIM/100APPLE/IMG_0003.JPG": good.getvalue()[: len(good.getvalue()) // 3],
         "DCIM/100APPLE/IMG_0004.MOV": b"\x00\x00\x00\x14ftypqt  " + b"\x00" * 32,
         "DCIM/100APPLE/IMG_0005.PNG": b"",
+        "DCIM/100APPLE/IMG_0006.PNG": _bomb(),
     }
     items = [
         (
@@ -131,7 +132,16 @@ def test_damaged_and_odd_files_are_reported_not_fatal(tmp_path: Path) -> None:
     assert report.scanned == len(files) and not report.flagged()
     notes = {r.asset.path: [run.note for run in r.runs] for r in report.results}
     assert any("cannot decode" in n for n in notes["DCIM/100APPLE/IMG_0002.HEIC"])
+    assert any("too large" in n for n in notes["DCIM/100APPLE/IMG_0006.PNG"]), notes
     assert all(not n.startswith("failed") for ns in notes.values() for n in ns), notes
+
+
+def _bomb() -> bytes:
+    """A PNG of a few kilobytes that would decode to 121 million pixels."""
+    out = io.BytesIO()
+    Image.new("1", (11_000, 11_000)).save(out, "PNG")
+    assert len(out.getvalue()) < 100_000
+    return out.getvalue()
 
 
 @pytest.fixture

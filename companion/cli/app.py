@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import traceback
 from typing import Annotated
 
@@ -64,10 +65,34 @@ def _main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LogLines(debug))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
+    if not debug:
+        threading.excepthook = _thread_died
+
+
+class _LogLines(logging.Formatter):
+    """One line per log record for a person; tracebacks only under ``--debug``."""
+
+    def __init__(self, debug: bool) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        self._debug = debug
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not self._debug and record.exc_info:
+            exc = record.exc_info[1]
+            cause = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
+            fields = {**record.__dict__, "exc_info": None, "exc_text": None, "args": None}
+            record = logging.makeLogRecord({**fields, "msg": record.getMessage() + cause})
+        return super().format(record)
+
+
+def _thread_died(args: threading.ExceptHookArgs) -> None:
+    """A helper thread that died says so in one line (the command itself reports the error)."""
+    name = args.thread.name if args.thread is not None else "a thread"
+    logging.getLogger("companion").error(
+        "%s stopped: %s: %s", name, args.exc_type.__name__, args.exc_value
     )
 
 

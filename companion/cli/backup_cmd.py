@@ -118,7 +118,7 @@ def _backup(
                 store = VaultStore(opened, jobs)
                 report = run_backup(connector, store, progress=_BarProgress(bar))
     _render(report, as_json)
-    return int(ExitCode.PARTIAL) if report.failed else 0
+    return int(ExitCode.PARTIAL) if report.failed or report.warnings else 0
 
 
 def _dry_run(connector: Connector, root: Path, passphrase_file: Path | None) -> BackupReport:
@@ -145,5 +145,7 @@ def _render(report: BackupReport, as_json: bool) -> None:
         f"{report.deduplicated} already in the vault (same content); "
         f"{report.skipped} unchanged; {len(report.failed)} failed."
     )
+    for path, reason in sorted(report.warnings.items()):
+        typer.echo(f"  warning: {path}: {reason}", err=True)
     for path, reason in sorted(report.failed.items()):
         typer.echo(f"  failed: {path}: {reason}", err=True)

@@ -12,6 +12,7 @@ import typer
 
 from companion.cli.common import EXIT_STATUS
 from companion.errors import UsageError
+from companion.simulator.misbehave import NAMED_FAULTS
 
 if TYPE_CHECKING:
     from companion.simulator import Simulator
@@ -35,7 +36,12 @@ class Trust(StrEnum):
     DENY = "deny"
 
 
-@app.command("serve", epilog=EXIT_STATUS)
+_FAULT_LIST = "\b\nFaults (--fault NAME[:PATH]):\n" + "\n".join(
+    f"  {name:<15} {fault.description}" for name, fault in NAMED_FAULTS.items()
+)
+
+
+@app.command("serve", epilog=f"{_FAULT_LIST}\n\n{EXIT_STATUS}")
 def serve(
     listen: Annotated[
         str | None,
@@ -98,6 +104,15 @@ def serve(
             help="Pace file reads to this many MB/s (a real USB 2 iPhone gives about 32).",
         ),
     ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            metavar="NAME[:PATH]",
+            help="Misbehave on purpose, as listed below, on PATH (relative to the media "
+            "folder, e.g. DCIM/100APPLE/IMG_0004.JPG) or on a file it picks. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Run a simulated iPhone in the foreground until Ctrl-C.
 
@@ -105,8 +120,10 @@ def serve(
     libimobiledevice's tools): USBMUXD_SOCKET_ADDRESS=ADDR companion devices
     """
     from companion.simulator import Faults, Simulator
+    from companion.simulator.misbehave import apply_fault
     from companion.simulator.phone import build_phone, cached_phone
 
+    wanted = [_fault_spec(spec) for spec in fault or []]
     typer.echo(f"Making the sample phone (seed {seed}, {count or size})...", err=True)
     if phone_dir is not None:
         phone = build_phone(
@@ -120,6 +137,16 @@ def serve(
         cloud_only_paths=frozenset(phone.cloud_only),
         link_rate=link_rate * 1e6 if link_rate else None,
     )
+    applied: list[tuple[str, str]] = []
+    for name, path in wanted:
+        try:
+            applied.append((name, apply_fault(faults, name, phone.media_root, path)))
+        except ValueError as exc:
+            raise UsageError(
+                f"--fault {name}{'' if path is None else ':' + path}: {exc}",
+                hint="Give PATH relative to the phone's media folder, e.g. "
+                "DCIM/100APPLE/IMG_0004.JPG, or leave it out to let the simulator pick a file.",
+            ) from exc
     simulator = Simulator(phone, listen=listen, faults=faults)
     try:
         simulator.start()
@@ -135,10 +162,25 @@ def serve(
             f"{phone.assets} photos and videos. Ctrl-C stops it.",
             err=True,
         )
+        for name, path in applied:
+            typer.echo(f"fault {name} on {path}", err=True)
         if trust is Trust.PENDING:
             threading.Thread(target=_tap_on_enter, args=(simulator,), daemon=True).start()
             typer.echo("Press Enter here to tap Trust on the simulated iPhone.", err=True)
         simulator.serve_forever()
+
+
+def _fault_spec(spec: str) -> tuple[str, str | None]:
+    """NAME[:PATH] split, with the name checked before the phone is made."""
+    name, colon, path = spec.partition(":")
+    if name not in NAMED_FAULTS:
+        raise UsageError(
+            f"unknown fault {name!r} in --fault {spec}",
+            hint=f"Known faults: {', '.join(NAMED_FAULTS)} (see --help).",
+        )
+    if colon and not path:
+        raise UsageError(f"--fault {spec} has an empty PATH", hint="Write NAME or NAME:PATH.")
+    return name, path if colon else None
 
 
 def _tap_on_enter(simulator: Simulator) -> None:

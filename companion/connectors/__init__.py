@@ -18,6 +18,7 @@ from companion.connectors.base import (
     Preparable,
     Prober,
     ReadAhead,
+    Reconnectable,
     Shareable,
 )
 from companion.errors import UsageError
@@ -29,6 +30,7 @@ __all__ = [
     "Preparable",
     "Prober",
     "ReadAhead",
+    "Reconnectable",
     "Shareable",
     "connect",
     "schemes",

@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -34,6 +36,7 @@ class Loop:
 
     def __init__(self, name: str = "companion-link") -> None:
         self._loop = asyncio.new_event_loop()
+        self._loop.set_exception_handler(_quietly)
         self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
         self._thread.start()
 
@@ -71,3 +74,11 @@ class Loop:
         self._thread.join(5)
         if not self._thread.is_alive():
             self._loop.close()
+
+
+def _quietly(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """What the loop could not hand to anyone (a reply future of a link that dropped, whose
+    caller had already gone): the caller saw the failure itself, so it is only worth a debug
+    line, not an error shouted at the person."""
+    exc = context.get("exception")
+    logger.debug("%s%s", context.get("message", "unhandled"), f": {exc!r}" if exc else "")

@@ -8,14 +8,20 @@ never decides what to back up. Contract (checked for every connector by
 - ``list_assets()`` yields each asset once, in a stable order, reading no file contents: sizes and
   modification stamps come from the source's directory listing or database. Two calls on an
   unchanged source yield equal assets.
-- ``open(asset)`` returns a fresh binary stream positioned at 0 that yields exactly ``asset.size``
-  bytes. If the file changed or shrank since it was listed, reading it raises ``SourceChanged``
-  (at the latest when the end is reached); if the source went away, ``SourceUnavailable``.
-- Errors raised are ``CompanionError`` subclasses only.
+- ``open(asset)`` returns a fresh binary stream positioned at 0 that yields the file's bytes to
+  its real end, whatever the listing said (a phone's listing can be wrong: a size of -1, a
+  petabyte, a file still being written). Whether they add up to ``asset.size`` is the
+  consumer's check (the vault's: ``SizeMismatch``). A file that changes *while* it is read
+  raises ``SourceChanged`` where the source can tell; one that cannot be read, or went away,
+  ``SourceUnavailable``. A stream never grows without bound: past what the source could hold
+  it raises ``SourceUnavailable``.
+- Errors raised are ``CompanionError`` subclasses only; anything wrong with one file is a
+  ``SourceUnavailable`` for that file, never an error that stops the whole run. Only losing
+  the source itself (``DeviceError``: a cable pulled) stops a run.
 
 Optional abilities are separate protocols a connector may also satisfy: ``Prober``,
-``Shareable``, ``ReadAhead``, ``Preparable``, ``AppLister`` (a ``Remover`` comes with the cleanup
-issue).
+``Shareable``, ``ReadAhead``, ``Preparable``, ``Reconnectable``, ``AppLister`` (a ``Remover``
+comes with the cleanup issue).
 
 A connector that holds a link (a USB session) also has ``close()``; callers use
 ``contextlib.closing`` or call it when done. Connectors without one need no closing.
@@ -114,6 +120,19 @@ class Preparable(Protocol):
     """
 
     def prepare(self) -> None: ...
+
+
+@runtime_checkable
+class Reconnectable(Protocol):
+    """A connector over a link that can drop (a cable), and be opened again.
+
+    ``reconnect(within)`` forgets the dropped link and tries to open a new one for up to
+    ``within`` seconds (the phone was unplugged and plugged back, or the link hiccupped); True
+    when it is open again, False when the source did not come back. What was read ahead is
+    gone: the caller asks again for what it still needs.
+    """
+
+    def reconnect(self, within: float) -> bool: ...
 
 
 @runtime_checkable

@@ -87,10 +87,10 @@ class FolderConnector:
             yield from self._walk(self._root, "", top=True)
 
     def open(self, asset: Asset) -> BinaryIO:
-        """A buffered stream of the asset's bytes, checked against the listing.
+        """A buffered stream of the file's bytes as they are now, to their end.
 
-        The check completes when a read returns ``b""``: read to the end to be sure the bytes are
-        the ones listed. Raises ``SourceUnavailable`` if the file cannot be opened.
+        The check that the file did not change while it was read completes when a read returns
+        ``b""``. Raises ``SourceUnavailable`` if the file cannot be opened or read.
         """
         # No bigger buffer than the file needs: small files are many, and each buffer is zeroed.
         size = max(4096, min(_BUFFER_SIZE, asset.size + 1))
@@ -186,18 +186,23 @@ class FolderConnector:
 
 
 class _CheckedReader(io.RawIOBase):
-    """The bytes of one listed file, proven at the end to be the bytes that were listed.
+    """The bytes of one file as it is when opened, proven at the end not to have changed while
+    they were read.
 
-    Reading past ``asset.size`` (the file grew) raises ``SourceChanged`` at once; at end of file
-    the open file is stat'ed again and any difference in size or mtime, or a short read, raises
-    ``SourceChanged`` too. OS errors become ``SourceUnavailable``. Not seekable, and no
-    ``fileno()``: a consumer must go through these checks.
+    The listing's size is not checked here (the vault compares it with what was read, and a
+    backup then reads once more and stores the file as read). What is checked is this read:
+    going past the size the open file had, or reaching the end with another size or
+    modification time than at the open, raises ``SourceChanged`` (a torn copy is never
+    stored). OS errors become ``SourceUnavailable``. Not seekable, and no ``fileno()``: a
+    consumer must go through these checks.
     """
 
     def __init__(self, fd: int, asset: Asset) -> None:
         super().__init__()
         self._file = io.FileIO(fd, "rb", closefd=True)
         self._asset = asset
+        opened = os.fstat(fd)
+        self._opened = (opened.st_size, opened.st_mtime_ns)
         self._position = 0
         self._verified = False
 
@@ -216,8 +221,8 @@ class _CheckedReader(io.RawIOBase):
                 hint="Check that the disk or phone is still connected, then run again.",
             ) from exc
         self._position += count
-        if self._position > self._asset.size:
-            raise SourceChanged(f"{self._asset.path} grew after it was listed")
+        if self._position > self._opened[0]:
+            raise SourceChanged(f"{self._asset.path} grew while it was read")
         if count == 0 and memoryview(buffer).nbytes > 0:
             self._verify_end()
         return count
@@ -226,7 +231,7 @@ class _CheckedReader(io.RawIOBase):
         # The default reads in small chunks; ask for everything that is left (plus one byte, to
         # see the end) at once instead.
         parts: list[bytes] = []
-        while part := self.read(max(self._asset.size - self._position, 0) + 1):
+        while part := self.read(max(self._opened[0] - self._position, 0) + 1):
             parts.append(part)
         return b"".join(parts)
 
@@ -239,15 +244,10 @@ class _CheckedReader(io.RawIOBase):
         if self._verified:
             return
         now = os.fstat(self._file.fileno())
-        asset = self._asset
-        if (self._position, now.st_size, now.st_mtime_ns) != (
-            asset.size,
-            asset.size,
-            asset.mtime_ns,
-        ):
+        if (self._position, (now.st_size, now.st_mtime_ns)) != (self._opened[0], self._opened):
             raise SourceChanged(
-                f"{asset.path} changed after it was listed (listed {asset.size} bytes, "
-                f"read {self._position}, now {now.st_size})"
+                f"{self._asset.path} changed while it was read (read {self._position} bytes "
+                f"of {self._opened[0]}, now {now.st_size})"
             )
         self._verified = True
 

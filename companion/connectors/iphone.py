@@ -172,15 +172,41 @@ def check_path(path: str) -> None:
         )
 
 
-def mtime_ns(value: object) -> int:
-    """The phone's modification time in nanoseconds. pymobiledevice3 turns the phone's
-    nanoseconds into a naive local ``datetime`` (microsecond precision); turning it back is
-    exact to the microsecond and stable from run to run, which is what skipping needs."""
-    if isinstance(value, datetime):
-        return round(value.timestamp() * 1_000_000) * 1000
-    if isinstance(value, int | float | str):
-        return int(value)
-    raise TypeError(f"unexpected modification time {value!r}")
+_INT64 = (1 << 63) - 1
+
+
+def mtime_ns(raw: object) -> int:
+    """The phone's modification time (nanoseconds, as the phone sends it) as a stamp that is
+    stable from run to run, which is all that skipping an unchanged file needs.
+
+    A sane time gives the value earlier versions computed (through a naive local ``datetime``,
+    exact to the microsecond), so their vaults keep skipping unchanged files. A time no calendar
+    holds (the year 30000, before 1970 where the platform refuses it) is kept as the raw number,
+    clamped to what the vault's index stores; text that is no number is 0. Never raises.
+    """
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        logger.warning("the iPhone gave a modification time that is no number: %r", raw)
+        return 0
+    try:
+        local = datetime.fromtimestamp(value / 10**9)  # as earlier versions computed it
+        return round(local.timestamp() * 1_000_000) * 1000
+    except (OverflowError, ValueError, OSError):
+        logger.debug("keeping an out-of-range modification time as is: %d", value)
+        return max(-_INT64, min(_INT64, value))
+
+
+def file_stat(raw: dict[str, str], path: str) -> tuple[str, int, int] | str:
+    """The kind, size and modification stamp of a raw ``GET_FILE_INFO`` answer, or why it
+    cannot be used. The size is kept as the phone gave it (even -1 or a petabyte: the read finds
+    the real end); only an answer without a size at all is refused."""
+    kind = raw.get("st_ifmt", "")
+    try:
+        size = int(raw["st_size"])
+    except (KeyError, ValueError):
+        return f"the iPhone described {path} without a usable size ({raw.get('st_size')!r})"
+    return kind, size, mtime_ns(raw.get("st_mtime", "0"))
 
 
 def _text(value: object) -> str | None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
 
@@ -45,19 +45,24 @@ def kind_of(path: str) -> AssetKind:
 
 @dataclass(frozen=True, slots=True)
 class FileStat:
-    """A file as the phone lists it."""
+    """A file as the phone lists it; ``problem`` says why it cannot be read, if the phone listed
+    it but would not describe it (gone when asked, an error status, an answer without a size)."""
 
     size: int
     mtime_ns: int
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Roll:
-    """The assets of a phone, sorted by path, and which of them are only in iCloud."""
+    """The assets of a phone, sorted by path, which of them are only in iCloud, and which the
+    phone listed but would not describe (path -> why): those are listed, to be reported as
+    failed, never stored."""
 
     assets: tuple[Asset, ...]
     cloud_only: frozenset[str]
     trashed: int  # rows skipped because they are in Recently Deleted
+    unreadable: Mapping[str, str] = field(default_factory=dict)
 
 
 def mutation_folder(record: PhotoRecord) -> str:
@@ -95,7 +100,8 @@ def assemble(
             stat = FileStat(size, _ns(record.captured_at))
             assets.append(_asset(source, path, stat, record))
     assets.sort(key=lambda a: a.path)
-    return Roll(tuple(assets), frozenset(cloud_only), len(skip))
+    unreadable = {path: stat.problem for path, stat in files.items() if stat.problem}
+    return Roll(tuple(assets), frozenset(cloud_only), len(skip), unreadable)
 
 
 def _owner(

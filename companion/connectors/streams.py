@@ -1,9 +1,11 @@
 """Byte streams over a link (USB), built from plain callables so they know nothing of it.
 
-``CheckedStream``: fed by chunks a producer reads ahead while the consumer (the vault: hash +
+``ChunkStream``: fed by chunks a producer reads ahead while the consumer (the vault: hash +
 encrypt) works on the current one. ``next_chunk`` returns the next chunk, ``b""`` at the end, or
-raises. Fewer bytes than announced, or more, raise ``SourceChanged``: a source that truncates
-silently must not produce a short backup.
+raises. It yields the file to its real end, whatever the listing said: the consumer compares the
+count with the listing (a phone's listing can be wrong, its bytes are what there is to keep). A
+stream that goes on past ``ceiling`` bytes (more than the source could hold) raises
+``SourceUnavailable``: a lying source never makes a read loop forever.
 
 ``SeekableFile``: random access for header parsers that jump between boxes.
 """
@@ -14,7 +16,7 @@ import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from companion.errors import SourceChanged
+from companion.errors import SourceUnavailable
 
 _SEEK_BASES = (io.SEEK_SET, io.SEEK_CUR, io.SEEK_END)
 
@@ -22,18 +24,18 @@ if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
 
-class CheckedStream(io.RawIOBase):
+class ChunkStream(io.RawIOBase):
     """Raw stream over ``next_chunk``; ``on_close`` stops the producer if reading stops early."""
 
     def __init__(
         self,
         next_chunk: Callable[[], bytes],
-        size: int,
+        ceiling: int,
         path: str,
         on_close: Callable[[], None] | None = None,
     ) -> None:
         self._next_chunk = next_chunk
-        self._size = size
+        self._ceiling = ceiling
         self._path = path
         self._on_close = on_close
         self._view = memoryview(b"")
@@ -60,15 +62,14 @@ class CheckedStream(io.RawIOBase):
             raise
         if not chunk:
             self._done = True
-            if self._count != self._size:
-                raise SourceChanged(
-                    f"{self._path} gave {self._count} bytes, {self._size} were listed"
-                )
             return
         self._count += len(chunk)
-        if self._count > self._size:
+        if self._count > self._ceiling:
             self._done = True
-            raise SourceChanged(f"{self._path} grew while it was read")
+            raise SourceUnavailable(
+                f"{self._path} goes on past {self._ceiling} bytes, more than the source holds",
+                hint="The source answers wrongly for this file; it was not stored.",
+            )
         self._view = memoryview(chunk)
 
     def close(self) -> None:
@@ -80,12 +81,13 @@ class CheckedStream(io.RawIOBase):
 class SeekableFile(io.RawIOBase):
     """A remote file as a seekable raw stream: ``read(n)`` returns up to ``n`` bytes from the
     current position, ``seek(offset)`` moves to an absolute offset. The position is kept here
-    (AFC's "tell" is not exposed by its client), and the end is the size the listing gave."""
+    (AFC's "tell" is not exposed by its client), and the end is the size the listing gave (never
+    below 0: a listing can say -1)."""
 
     def __init__(
         self, read: Callable[[int], bytes], seek: Callable[[int], None], size: int
     ) -> None:
-        self._read, self._seek, self._size = read, seek, size
+        self._read, self._seek, self._size = read, seek, max(size, 0)
         self._position = 0
 
     def readable(self) -> bool:

@@ -22,6 +22,9 @@ REDUCED = 1024  # longest side of the reduced image, in pixels
 THUMBNAIL_MIN = 256  # a HEIC thumbnail smaller than this is not used
 VIDEO_FRAMES = 4
 FRAME_SIDE = 640  # a keyframe for the nudity models (their inputs are 320 and 224 px)
+# An iPhone's largest pictures (48 MP, panoramas of about 63 MP) fit; a decompression bomb (a
+# few kilobytes that decode to gigabytes) does not, and is skipped with the reason.
+MAX_PIXELS = 100_000_000
 _STILL_SUFFIXES = (".jpg", ".jpeg", ".heic", ".heif", ".png", ".gif", ".webp", ".tif", ".tiff")
 
 
@@ -123,6 +126,9 @@ class Subject:
             image = self._open()
             if reduced and image.format == "JPEG":
                 image.draft("RGB", (REDUCED, REDUCED))
+            width, height = image.size
+            if width * height > MAX_PIXELS:  # decoding would take gigabytes: a bomb, or no photo
+                raise ValueError(f"{width}x{height} pixels is too large to look at")
             image.load()
         if image.mode not in ("RGB", "L"):
             image = image.convert("RGB")

@@ -7,7 +7,7 @@ route leaves a caller waiting forever. Failures are a STATUS packet holding an A
 
 Paths are mapped by ``mediaroot.MediaRoot``, which refuses anything that leaves the media root:
 the phone never serves a byte from outside it. File contents stream from disk in slices, never
-whole files in memory.
+whole files in memory. ``afc_faults`` bends the answers to the ``Faults`` of the moment.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import IntEnum
 
+from companion.simulator import afc_faults
 from companion.simulator.device import Device
 from companion.simulator.mediaroot import ERRNO_TO_AFC, AfcError, MediaRoot, Refused
 
@@ -183,11 +184,14 @@ class AfcSession:
     def read_dir(self, payload: bytes) -> Reply:
         real = self.media.real(_cstrings(payload, 1)[0])
         names = sorted(child.name for child in real.iterdir())
+        names = afc_faults.listed_names(self.device.faults, self.media.relative(real), names)
         # The host drops the first two names unconditionally: they must be "." and "..".
         return Op.DATA, b"".join(f"{name}\0".encode() for name in [".", "..", *names])
 
     def file_info(self, payload: bytes) -> Reply:
         entry = self.media.entry(_cstrings(payload, 1)[0])
+        relative = self.media.relative(entry)
+        afc_faults.refuse_ghost(self.device.faults, relative)
         info = os.lstat(entry)
         kind = (
             "S_IFLNK"
@@ -208,6 +212,7 @@ class AfcSession:
         }
         if kind == "S_IFLNK":
             values["LinkTarget"] = str(entry.readlink())
+        afc_faults.listed_info(self.device.faults, relative, values)
         return Op.DATA, _pairs(values)
 
     def device_info(self, _payload: bytes) -> Reply:
@@ -225,6 +230,7 @@ class AfcSession:
         if mode not in _OPEN_FLAGS:
             raise Refused(AfcError.INVALID_ARG)
         real = self.media.real(_cstrings(payload[_U64.size :], 1)[0])
+        afc_faults.refuse_ghost(self.device.faults, self.media.relative(real))
         if real.is_dir():
             raise Refused(AfcError.OBJECT_IS_DIR)
         descriptor = os.open(real, _OPEN_FLAGS[mode] | os.O_CLOEXEC, 0o644)
@@ -308,12 +314,23 @@ class AfcSession:
                 raise Refused(AfcError.READ_ERROR)
             position = os.lseek(entry.descriptor, 0, os.SEEK_CUR)
             remaining = os.fstat(entry.descriptor).st_size - position
+            count = max(0, min(size, _MAX_READ, remaining))
+            count = afc_faults.read_count(faults, entry.relative, position, count)
         except Refused as refusal:
             await self._send(number, Op.STATUS, _U64.pack(refusal.status))
             return
-        count = max(0, min(size, _MAX_READ, remaining))
+        drop = afc_faults.link_drop(faults, entry.relative, position, count)
         self.writer.write(self._header(number, Op.DATA, count))
-        await _stream(self.device, self.writer, entry.descriptor, count)
+        if drop is None:
+            await _stream(self.device, self.writer, entry.descriptor, count)
+            return
+        await _stream(self.device, self.writer, entry.descriptor, drop)
+        # The host holds the header and the bytes up to the offset; then only this link drops.
+        self.writer.transport.set_write_buffer_limits(high=0)
+        await self.writer.drain()
+        self.writer.transport.abort()
+        log.info("simulated AFC link drop at byte %d of %s", position + drop, entry.relative)
+        raise ConnectionAbortedError("simulated AFC link drop")
 
 
 async def _stream(

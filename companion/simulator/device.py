@@ -56,6 +56,26 @@ class Faults:
     - ``io_error_paths`` / ``cloud_only_paths``: media-root-relative paths whose AFC READ fails
       with IO_ERROR (20) / READ_ERROR (4, an "Optimize iPhone Storage" placeholder).
     - ``link_rate``: bytes per second AFC READ replies are paced to (USB 2 gives about 32e6).
+
+    Listing faults, keyed by media-root-relative path like ``io_error_paths``:
+
+    - ``listed_sizes``: GET_FILE_INFO reports this ``st_size`` (any int: -1, 2**50, the real
+      size plus or minus some bytes); READ still serves the real file and ends where it ends.
+    - ``listed_mtimes``: GET_FILE_INFO reports this ``st_mtime`` and ``st_birthtime``, in
+      nanoseconds, sent as the decimal string whatever it is (beyond int64, or before 1970).
+    - ``ghost_paths``: names READ_DIR of their folder lists (sorted in with the real names)
+      although nothing is there; GET_FILE_INFO and FILE_OPEN of them answer OBJECT_NOT_FOUND (8).
+
+    Read faults:
+
+    - ``io_error_at``: path -> byte offset. READs are served until the handle reaches the
+      offset (a READ that would cross it stops short, at the offset); any READ from the offset
+      on answers IO_ERROR (20). Every open of the file behaves so.
+    - ``drop_link_at``: path -> byte offset. The READ reply that crosses the offset sends its
+      DATA header for the full count and the file bytes up to the offset, then the phone aborts
+      that one AFC connection; the device stays plugged and a new connection works at once.
+    - ``drop_link_times``: how many more times ``drop_link_at`` may fire (None: every time);
+      each firing takes one off, and at 0 it fires no more.
     """
 
     locked: bool = False
@@ -64,6 +84,12 @@ class Faults:
     io_error_paths: frozenset[str] = frozenset()
     cloud_only_paths: frozenset[str] = frozenset()
     link_rate: float | None = None
+    listed_sizes: dict[str, int] = field(default_factory=dict)
+    listed_mtimes: dict[str, int] = field(default_factory=dict)
+    ghost_paths: frozenset[str] = frozenset()
+    io_error_at: dict[str, int] = field(default_factory=dict)
+    drop_link_at: dict[str, int] = field(default_factory=dict)
+    drop_link_times: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

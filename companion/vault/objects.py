@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from companion.errors import IntegrityError, SourceChanged, StorageFull, VaultError
+from companion.errors import IntegrityError, SizeMismatch, StorageFull, VaultError
 from companion.vault import crypto
 from companion.vault.fsio import fsync_dir, new_temp_path, open_exclusive, publish
 
@@ -149,27 +149,29 @@ class ObjectStore:
         except FileNotFoundError:
             return None
 
-    def put(self, source: BinaryIO, expected_size: int, what: str) -> StoredObject:
+    def put(self, source: BinaryIO, expected_size: int | None, what: str) -> StoredObject:
         """Encrypt ``source`` into the store. See the module docstring for the write order.
 
-        Raises ``SourceChanged`` if the source yields more or fewer than ``expected_size`` bytes,
-        ``StorageFull`` on ENOSPC; in every failure case nothing is left behind.
+        Raises ``SizeMismatch`` if the source yields more or fewer than ``expected_size`` bytes
+        (None: whatever it yields is the payload), ``StorageFull`` on ENOSPC; in every failure
+        case nothing is left behind.
         """
         temp = new_temp_path(self.tmp_dir, ".obj")
         hashing = _HashingRaw(source)
         try:
             fd = open_exclusive(temp)
-            buffer = buffer_for(expected_size)
+            buffer = buffer_for(_READ_BUFFER if expected_size is None else expected_size)
             with os.fdopen(fd, "wb", buffering=buffer) as out:
                 reader = io.BufferedReader(hashing, buffer_size=buffer)
                 crypto.encrypt_stream(reader, _EarlyWriteback(out), self._recipient, what)
                 out.flush()
                 os.fsync(out.fileno())
                 stored_size = out.tell()
-            if hashing.count != expected_size:
-                raise SourceChanged(
-                    f"{what} changed while it was read ({hashing.count} bytes, "
-                    f"expected {expected_size})"
+            if expected_size is not None and hashing.count != expected_size:
+                raise SizeMismatch(
+                    f"{what} gave {hashing.count} bytes, its listing said {expected_size}",
+                    listed=expected_size,
+                    read=hashing.count,
                 )
             digest = hashing.sha.digest()
             object_id = self._name(digest)

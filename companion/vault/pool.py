@@ -28,11 +28,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
-from companion.errors import IntegrityError
+from companion.errors import IntegrityError, SizeMismatch
 from companion.model import Asset
 from companion.vault import crypto
 from companion.vault.objects import ObjectStore, StoredObject, buffer_for
@@ -143,11 +143,38 @@ class _Counted(io.RawIOBase):
         return n
 
 
+def store_fetched(
+    store: ObjectStore, fetch: Fetch, asset: Asset, wrap: Callable[[BinaryIO], BinaryIO]
+) -> tuple[Asset, StoredObject]:
+    """Fetch one asset and store its bytes; the listed size is trusted once.
+
+    A source whose bytes do not add up to its listing (a phone reporting -1 or a petabyte, a
+    file still being written) is read a second time and stored as read: the asset comes back
+    with the size actually read, which the caller tells the person about. The listing of a
+    phone may lie; its bytes are what there is to keep (docs/design/faulty-sources.md).
+    ``wrap`` sees every stream (progress counting). Nothing is recorded here.
+    """
+    expected: int | None = asset.size
+    while True:
+        described, stream = fetch(asset)
+        with stream:
+            try:
+                obj = store.put(wrap(stream), expected, asset.path)
+            except SizeMismatch:
+                if expected is None:  # pragma: no cover - put checks no size then
+                    raise
+                expected = None
+                continue
+        if obj.size != described.size:
+            described = replace(described, size=obj.size)
+        return described, obj
+
+
 def _put(fetch: Fetch, object_key: bytes, asset: Asset) -> tuple[Asset, StoredObject]:
-    described, stream = fetch(asset)
-    with stream:
-        counted = io.BufferedReader(_Counted(stream), buffer_for(asset.size))
-        return described, _store(object_key).put(counted, asset.size, asset.path)
+    def counted(stream: BinaryIO) -> BinaryIO:
+        return cast(BinaryIO, io.BufferedReader(_Counted(stream), buffer_for(asset.size)))
+
+    return store_fetched(_store(object_key), fetch, asset, counted)
 
 
 def _check(object_key: bytes, identity: str, item: tuple[str, str, int]) -> str | None:

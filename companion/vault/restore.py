@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -28,6 +29,8 @@ from pathlib import Path
 from companion.errors import CompanionError, IntegrityError, StorageFull, UsageError
 from companion.model import StoredAsset
 from companion.vault.vault import Vault
+
+log = logging.getLogger(__name__)
 
 _MAX_NAME_BYTES = 255
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
@@ -225,9 +228,7 @@ def _restore_one(vault: Vault, root: Path, stored: StoredAsset) -> str:
             os.fsync(sink.fh.fileno())
         if sink.count != stored.asset.size or sink.sha.hexdigest() != stored.sha256:
             raise IntegrityError(f"{stored.asset.path} decrypts to different bytes")
-        when = stored.asset.captured_at
-        mtime_ns = int(when.timestamp() * 1e9) if when else stored.asset.mtime_ns
-        os.utime(part, ns=(mtime_ns, mtime_ns))
+        _set_time(part, stored)
         for index, candidate in enumerate(_candidates(name)):
             if _link_no_clobber(part, folder / candidate):
                 return "renamed" if index else "restored"
@@ -235,3 +236,15 @@ def _restore_one(vault: Vault, root: Path, stored: StoredAsset) -> str:
     finally:
         with contextlib.suppress(FileNotFoundError):
             part.unlink()
+
+
+def _set_time(path: Path, stored: StoredAsset) -> None:
+    """Give the restored file its capture time (or the source's modification time). A time the
+    file system cannot hold (a phone said the year 30000) leaves the file's own: the bytes are
+    what matters."""
+    when = stored.asset.captured_at
+    try:
+        mtime_ns = int(when.timestamp() * 1e9) if when else stored.asset.mtime_ns
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+    except (OverflowError, ValueError, OSError) as exc:
+        log.warning("%s keeps the time of its restore: %s", stored.asset.path, exc)

@@ -45,7 +45,14 @@ from companion.vault.fsio import atomic_write, fsync_dir
 from companion.vault.index import Fingerprint, Index
 from companion.vault.lock import VaultLock
 from companion.vault.objects import ObjectStore, StoredObject
-from companion.vault.pool import Fetch, WorkerPool, check_task, plaintext_task, put_task
+from companion.vault.pool import (
+    Fetch,
+    WorkerPool,
+    check_task,
+    plaintext_task,
+    put_task,
+    store_fetched,
+)
 from companion.vault.restore_text import RESTORE_TEXT
 from companion.vault.unlock import MARKER, marker_text, read_marker, unlock, write_key_file
 
@@ -294,6 +301,15 @@ class Vault:
         """
         self._require_writable()
         return self.record_object(asset, self.objects.put(stream, asset.size, asset.path))
+
+    def put_fetched(
+        self, fetch: Fetch, asset: Asset, wrap: Callable[[BinaryIO], BinaryIO]
+    ) -> PutResult:
+        """Fetch and store one asset, read a second time and stored as read if its bytes do not
+        add up to its listing (``pool.store_fetched``); the record holds the size read."""
+        self._require_writable()
+        described, obj = store_fetched(self.objects, fetch, asset, wrap)
+        return self.record_object(described, obj)
 
     def record_object(self, asset: Asset, obj: StoredObject) -> PutResult:
         """Queue the record of an asset whose object is already published (by ``put`` or by a

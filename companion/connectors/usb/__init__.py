@@ -23,11 +23,13 @@ back leaves broken photos in the Photos app, so this connector has no remover.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
 import io
 import logging
+import time
 from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO, TypeVar
@@ -38,7 +40,7 @@ from companion.connectors.iphone import app_info, check_path, check_usbmux_addre
 from companion.connectors.metadata import read_facts
 from companion.connectors.photosdb import LibraryUnreadable, PhotoRecord, read_library
 from companion.connectors.roll import Roll, assemble
-from companion.connectors.streams import CheckedStream, SeekableFile
+from companion.connectors.streams import ChunkStream, SeekableFile
 from companion.connectors.usb.session import (
     AFC_CHUNK,
     CALL_TIMEOUT,
@@ -51,8 +53,14 @@ from companion.connectors.usb.session import (
     describe_devices,
     open_session,
 )
-from companion.connectors.usb.translate import translate
-from companion.errors import CloudOnly, CompanionError, DeviceDisconnected, SourceUnavailable
+from companion.connectors.usb.translate import translate, translate_file
+from companion.errors import (
+    CloudOnly,
+    CompanionError,
+    DeviceDisconnected,
+    DeviceError,
+    SourceUnavailable,
+)
 from companion.model import AppInfo, Asset, AssetKind, DeviceInfo
 
 __all__ = ["UsbConnector", "list_devices", "open_usb"]
@@ -67,12 +75,15 @@ def open_usb(rest: str, options: ConnectOptions) -> UsbConnector:
 
 
 class UsbConnector:
-    """An iPhone over USB. Satisfies ``Connector`` and ``AppLister``; ``close()`` when done.
+    """An iPhone over USB. Satisfies ``Connector``, ``Prober``, ``ReadAhead``, ``Preparable``,
+    ``Reconnectable`` and ``AppLister``; ``close()`` when done.
 
     The link opens on first use, pairing if needed (``options.notify`` then receives "Unlock your
     iPhone and tap Trust"). Errors: ``DeviceNotFound``, ``DeviceLocked``, ``TrustDenied``,
     ``TrustTimeout`` when the link cannot open; ``DeviceDisconnected`` when it drops, which stops
-    the run; ``CloudOnly``, ``SourceUnavailable`` or ``SourceChanged`` for one file.
+    the run unless ``reconnect`` brings it back; ``CloudOnly`` or ``SourceUnavailable`` for one
+    file, whatever the phone answered about it (an odd listing, an error status, an answer the
+    client cannot parse): no file's fault ever stops the others.
     """
 
     def __init__(self, udid: str | None = None, options: ConnectOptions | None = None) -> None:
@@ -82,6 +93,7 @@ class UsbConnector:
         self._loop: Loop | None = None
         self._session: Session | None = None
         self._cloud_only: frozenset[str] = frozenset()
+        self._unreadable: dict[str, str] = {}
         self._ahead: ReadAhead | None = None
         self._opening: concurrent.futures.Future[Session] | None = None
         self._usbmux_env: contextlib.AbstractContextManager[None] | None = None
@@ -96,7 +108,14 @@ class UsbConnector:
             raise DeviceDisconnected("the link to the iPhone is closed")
         return self._loop.submit(coro)
 
-    def _wait(self, future: concurrent.futures.Future[T], timeout: float = CALL_TIMEOUT) -> T:
+    def _wait(
+        self,
+        future: concurrent.futures.Future[T],
+        timeout: float = CALL_TIMEOUT,
+        path: str | None = None,
+    ) -> T:
+        """The result of a call on the link; failures become ours. With ``path``, the call
+        concerns that one file: anything but a lost link is that file's failure."""
         try:
             return wait(future, timeout)
         except CompanionError:
@@ -105,10 +124,30 @@ class UsbConnector:
             self._forget_session()
             raise DeviceDisconnected(f"the iPhone stopped answering for {timeout:.0f} s") from exc
         except Exception as exc:
-            error = translate(exc, self._wanted, self._options.trust_timeout)
+            if path is not None:
+                error = translate_file(exc, path, self._wanted)
+            else:
+                error = translate(exc, self._wanted, self._options.trust_timeout)
             if isinstance(error, DeviceDisconnected):
-                self._forget_session()
+                error = self._dropped(error)
             raise error from exc
+
+    def _dropped(self, error: DeviceDisconnected) -> DeviceDisconnected:
+        """Forget the dead link; name the file it dropped on, when the read-ahead was sending
+        one (a drop hits every request in flight, and the one that noticed first may be
+        another file's header probe)."""
+        ahead = self._ahead
+        if ahead is not None and ahead.lost_at is None and self._loop is not None:
+            with contextlib.suppress(Exception):  # let the loop finish taking the drop in
+                self._loop.run(_settle(), 1)
+        lost = ahead.lost_at if ahead is not None else None
+        self._forget_session()
+        if lost is None:
+            return error
+        return DeviceDisconnected(f"the iPhone was disconnected while it sent {lost}")
+
+    def _run_file(self, coro: Coroutine[Any, Any, T], path: str) -> T:
+        return self._wait(self._submit(coro), CALL_TIMEOUT, path)
 
     def _forget_session(self) -> None:
         """The link dropped: the next call reconnects (a replugged phone works again)."""
@@ -139,6 +178,24 @@ class UsbConnector:
                 if env is not None:
                     env.__exit__(None, None, None)
         return self._session
+
+    def reconnect(self, within: float) -> bool:
+        """``Reconnectable``: drop the dead link and open a new one, trying for ``within``
+        seconds (a phone replugged, a link that hiccupped); True once it is open again."""
+        self._forget_session()
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                self._connected()
+            except DeviceError as exc:
+                self._opening = None
+                if time.monotonic() >= deadline:
+                    logger.info("the iPhone did not come back: %s", exc)
+                    return False
+                time.sleep(0.5)
+            else:
+                logger.info("the link to the iPhone was opened again")
+                return True
 
     def close(self) -> None:
         """Close the link and stop its thread. Safe to call twice."""
@@ -182,19 +239,30 @@ class UsbConnector:
             files.update(self._run(session.list_edits(records), CALL_TIMEOUT * 10))
         roll = assemble(self.source, files, records, include_trashed=self._options.include_trashed)
         self._cloud_only = roll.cloud_only
+        self._unreadable = dict(roll.unreadable)
         return roll
 
-    def open(self, asset: Asset) -> BinaryIO:
+    def _check_readable(self, asset: Asset) -> None:
         check_path(asset.path)
         if asset.path in self._cloud_only:
             raise CloudOnly(
                 f"{asset.path} is only in iCloud, not on the iPhone (Optimize iPhone Storage)"
             )
+        problem = self._unreadable.get(asset.path)
+        if problem is not None:
+            raise SourceUnavailable(
+                problem,
+                hint="It is asked again on the next run; if it stays, open it in the Photos "
+                "app or restart the iPhone.",
+            )
+
+    def open(self, asset: Asset) -> BinaryIO:
+        self._check_readable(asset)
         session = self._connected()
         reader = self._ahead
         if reader is None or not self._run(reader.claim(asset.path)):
             self._cancel_read_ahead()
-            reader = self._run(_start(session, [(asset.path, asset.size)], AFC_CHUNK * PREFETCH))
+            reader = self._run(_start(session, [asset.path], AFC_CHUNK * PREFETCH))
         done = False
 
         def next_chunk() -> bytes:
@@ -202,7 +270,10 @@ class UsbConnector:
             item = self._run(reader.take(asset.path))
             if isinstance(item, BaseException):
                 done = True
-                raise translate(item, self._wanted, path=asset.path) from item
+                error = translate_file(item, asset.path, self._wanted)
+                if isinstance(error, DeviceDisconnected):
+                    error = self._dropped(error)
+                raise error from item
             done = not item
             return item
 
@@ -210,7 +281,7 @@ class UsbConnector:
             if not done and self._loop is not None:
                 self._loop.call(reader.drop, asset.path)
 
-        stream = CheckedStream(next_chunk, asset.size, asset.path, stop)
+        stream = ChunkStream(next_chunk, session.capacity, asset.path, stop)
         return io.BufferedReader(stream, AFC_CHUNK)
 
     def read_ahead(self, assets: Sequence[Asset]) -> None:
@@ -218,9 +289,10 @@ class UsbConnector:
         (``ReadAhead``): while the vault encrypts and syncs one file, the next one is already
         on its way. Opening anything else drops what was read ahead."""
         self._cancel_read_ahead()
-        files = [(a.path, a.size) for a in assets if a.path not in self._cloud_only]
-        if files:
-            self._ahead = self._run(_start(self._connected(), files, READ_AHEAD_BUDGET))
+        skip = self._cloud_only | self._unreadable.keys()
+        paths = [a.path for a in assets if a.path not in skip]
+        if paths:
+            self._ahead = self._run(_start(self._connected(), paths, READ_AHEAD_BUDGET))
 
     def _cancel_read_ahead(self) -> None:
         ahead, self._ahead = self._ahead, None
@@ -231,20 +303,24 @@ class UsbConnector:
         """Capture time and screenshot flag from the file's header, when the library did not
         give them (it could not be read, or the file is newer than its row). Reads headers
         only, with seeks; checks the file is still there either way."""
-        check_path(asset.path)
+        self._check_readable(asset)
         session = self._connected()
         known = asset.captured_at is not None and asset.screenshot is not None
         if known or asset.kind not in (AssetKind.PHOTO, AssetKind.VIDEO):
-            self._run(session.stat_one(asset.path), CALL_TIMEOUT)
+            described = self._run_file(session.describe(asset.path), asset.path)
+            if described is None:
+                raise SourceUnavailable(f"{asset.path} is no longer a file on the iPhone")
+            if described.problem:
+                raise SourceUnavailable(described.problem)
             return asset
-        handle = self._run(session.afc.fopen(asset.path))
+        handle = self._run_file(session.afc.fopen(asset.path), asset.path)
         # Header parsers treat any exception as "no facts"; a link that dropped meanwhile must
         # still stop the run, so failures are noted on the way out of each call.
         failures: list[CompanionError] = []
 
         def noted(coro: Coroutine[Any, Any, T]) -> T:
             try:
-                return self._run(coro)
+                return self._run_file(coro, asset.path)
             except CompanionError as exc:
                 failures.append(exc)
                 raise
@@ -259,7 +335,7 @@ class UsbConnector:
         finally:
             if not failures:  # a file-level refusal to close is harmless; a lost link is not
                 with contextlib.suppress(SourceUnavailable):
-                    self._run(session.afc.fclose(handle), 10)
+                    self._wait(self._submit(session.afc.fclose(handle)), 10, asset.path)
         if failures:
             raise failures[0]
         if facts is None:
@@ -298,8 +374,13 @@ class UsbConnector:
         return None
 
 
-async def _start(session: Session, files: list[tuple[str, int]], budget: int) -> ReadAhead:
-    return session.read_files(files, budget)
+async def _settle() -> None:
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def _start(session: Session, paths: list[str], budget: int) -> ReadAhead:
+    return session.read_files(paths, budget)
 
 
 def list_devices(options: ConnectOptions | None = None) -> list[DeviceInfo]:

@@ -19,11 +19,12 @@ from companion.connectors.iphone import (
     ORIGINALS,
     choose_device,
     device_info,
-    mtime_ns,
+    file_stat,
     safe_name,
 )
 from companion.connectors.photosdb import PhotoRecord
 from companion.connectors.roll import FileStat, mutation_folder
+from companion.connectors.usb.translate import is_link_failure
 from companion.model import DeviceInfo
 
 if TYPE_CHECKING:
@@ -36,15 +37,20 @@ CALL_TIMEOUT = 60.0  # seconds without an answer before the phone counts as gone
 PREFETCH = 2  # chunks read ahead of a file opened on its own
 READ_AHEAD_BUDGET = 4 * AFC_CHUNK  # bytes read ahead across the files of a backup
 STAT_IN_FLIGHT = 64  # stat requests on the wire at once
+# No file on a phone is larger than its storage; without an answer, a bound no iPhone reaches.
+DEFAULT_CAPACITY = 4 * 1024**4
 TRUST_PROMPT = "Unlock your iPhone and tap Trust, then enter its passcode (waiting {secs:.0f} s)."
 
 
 class Session:
     """A paired lockdown session and one AFC connection. Every method runs on the link's loop."""
 
-    def __init__(self, lockdown: LockdownClient, afc: AfcService) -> None:
+    def __init__(
+        self, lockdown: LockdownClient, afc: AfcService, capacity: int = DEFAULT_CAPACITY
+    ) -> None:
         self.lockdown = lockdown
         self.afc = afc
+        self.capacity = capacity  # bytes of storage: no read goes on past it
         self.values: dict[str, Any] = dict(lockdown.all_values)
         self.udid = str(self.values.get("UniqueDeviceID") or lockdown.identifier)
 
@@ -63,44 +69,81 @@ class Session:
         except AfcFileNotFoundError:
             return []
 
+    async def stat_raw(self, path: str) -> dict[str, str]:
+        """The phone's GET_FILE_INFO answer as it came. pymobiledevice3's own ``stat`` turns
+        times into ``datetime``s and raises on one no calendar holds (the year 30000); the
+        raw answer never does, so one odd file cannot stop a listing. ``_do_operation`` is
+        the client's own request path (the release is pinned in pyproject.toml)."""
+        from pymobiledevice3.services.afc import AfcOpcode, list_to_dict
+
+        request = path.encode("utf-8") + b"\0"
+        answer = await self.afc._do_operation(AfcOpcode.GET_FILE_INFO, request, path)
+        return dict(list_to_dict(answer))
+
+    async def describe(self, path: str) -> FileStat | None:
+        """Size and date of ``path`` if it is a regular file; None for anything else. A file the
+        phone will not describe comes back with its ``problem``; only a lost link raises."""
+        from pymobiledevice3.exceptions import AfcException, AfcFileNotFoundError
+
+        try:
+            raw = await self.stat_raw(path)
+        except AfcFileNotFoundError:
+            return _problem(f"the iPhone listed {path} but could not find it when asked")
+        except AfcException as exc:
+            return _problem(f"the iPhone would not describe {path} (AFC status {exc.status})")
+        except Exception as exc:
+            if is_link_failure(exc):
+                raise
+            return _problem(f"the iPhone answered oddly about {path} ({type(exc).__name__})")
+        parsed = file_stat(raw, path)
+        if isinstance(parsed, str):
+            return _problem(parsed)
+        kind, size, mtime = parsed
+        return FileStat(size, mtime) if kind == "S_IFREG" else None
+
     async def stat_many(self, paths: list[str]) -> dict[str, FileStat]:
-        """Sizes and dates of regular files among ``paths`` (vanished ones are left out).
+        """Sizes and dates of the regular files among ``paths``, each with its ``problem`` if
+        the phone would not describe it.
 
         A few workers share the list, so ``STAT_IN_FLIGHT`` requests are always on the wire
-        (the phone answers them in order) without a task per file.
+        (the phone answers them in order) without a task per file. A file's fault stays that
+        file's; only a lost link stops the listing (raised as itself, not as a group).
         """
-        from pymobiledevice3.exceptions import AfcFileNotFoundError
-
         found: dict[str, FileStat] = {}
         todo = iter(paths)
 
         async def worker() -> None:
             for path in todo:  # shared: each path is taken by exactly one worker
-                try:
-                    st = await self.afc.stat(path)
-                except AfcFileNotFoundError:
-                    continue
-                if st.get("st_ifmt") == "S_IFREG":
-                    found[path] = FileStat(int(st["st_size"]), mtime_ns(st["st_mtime"]))
+                described = await self.describe(path)
+                if described is not None:
+                    found[path] = described
 
-        async with asyncio.TaskGroup() as group:
-            for _ in range(min(STAT_IN_FLIGHT, len(paths))):
-                group.create_task(worker())
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(STAT_IN_FLIGHT, len(paths))):
+                    group.create_task(worker())
+        except BaseExceptionGroup as group_error:
+            raise group_error.exceptions[0] from None
         return found
-
-    async def stat_one(self, path: str) -> FileStat:
-        st = await self.afc.stat(path)
-        return FileStat(int(st["st_size"]), mtime_ns(st["st_mtime"]))
 
     async def list_originals(self) -> dict[str, FileStat]:
         """Every file in the folders where the Photos app keeps originals: the camera's
         (``DCIM/1xxAPPLE``) and iCloud Photos' (``PhotoData/CPLAssets/groupN``, photos taken on
-        another device and kept on this one)."""
-        names = []
+        another device and kept on this one). A folder the phone will not list is reported as
+        one unreadable entry, and the others are listed."""
+        from pymobiledevice3.exceptions import AfcException
+
+        names, refused = [], {}
         for top in ORIGINALS:
             for folder in sorted(await self.listdir(top)):
-                names += [f"{top}/{folder}/{n}" for n in await self.listdir(f"{top}/{folder}")]
-        return await self.stat_many(names)
+                path = f"{top}/{folder}"
+                try:
+                    names += [f"{path}/{n}" for n in await self.listdir(path)]
+                except AfcException as exc:
+                    refused[path] = _problem(
+                        f"the iPhone would not list the folder {path} (AFC status {exc.status})"
+                    )
+        return {**await self.stat_many(names), **refused}
 
     async def list_edits(self, records: dict[str, PhotoRecord]) -> dict[str, FileStat]:
         """Edit renders and recipes of the rows marked as edited."""
@@ -126,9 +169,9 @@ class Session:
         finally:
             await self.afc.fclose(handle)
 
-    def read_files(self, files: list[tuple[str, int]], budget: int) -> ReadAhead:
-        """Start reading ``files`` (path, listed size) in order, ``budget`` bytes ahead at most."""
-        return ReadAhead(self.afc, files, budget)
+    def read_files(self, paths: list[str], budget: int) -> ReadAhead:
+        """Start reading ``paths`` in order, ``budget`` bytes ahead at most."""
+        return ReadAhead(self.afc, paths, budget, self.capacity)
 
     async def browse_apps(self, kind: str) -> list[dict[str, Any]]:
         from pymobiledevice3.services.installation_proxy import InstallationProxyService
@@ -169,10 +212,26 @@ async def open_session(udid: str | None, options: ConnectOptions) -> Session:
     afc = AfcService(lockdown)
     try:
         await afc.__aenter__()  # type: ignore[no-untyped-call]
+        capacity = await _capacity(afc)
     except BaseException:
         await lockdown.close()
         raise
-    return Session(lockdown, afc)
+    return Session(lockdown, afc, capacity)
+
+
+async def _capacity(afc: AfcService) -> int:
+    """The phone's storage in bytes (AFC's device info), or a bound no iPhone reaches."""
+    from pymobiledevice3.exceptions import AfcException
+
+    try:
+        info = await afc.get_device_info()  # type: ignore[no-untyped-call]
+        return max(int(info.get("FSTotalBytes", DEFAULT_CAPACITY)), 1)
+    except (AfcException, ValueError, TypeError):
+        return DEFAULT_CAPACITY
+
+
+def _problem(reason: str) -> FileStat:
+    return FileStat(0, 0, reason)
 
 
 async def describe_devices(options: ConnectOptions) -> list[DeviceInfo]:
@@ -230,25 +289,27 @@ class ReadAhead:
     """Reads files one after another into per-file queues, at most ``budget`` bytes ahead of
     the consumer, so the link keeps moving while the vault encrypts and syncs.
 
-    ``take(path)`` gives the next chunk of ``path``: bytes, ``b""`` at its end (after one read
-    past the listed size, which proves the file did not grow), or the exception that stopped
-    it. A file the phone refuses ends in its exception and the next file is read; a dropped
-    link ends everything. ``claim(path)`` drops the files before ``path`` (the consumer did
-    not want them after all). Every method runs on the link's loop.
+    ``take(path)`` gives the next chunk of ``path``: bytes, ``b""`` at its real end (whatever
+    its listing said, up to ``ceiling`` bytes), or the exception that stopped it. A file the
+    phone refuses or answers oddly about ends in its exception and the next file is read; a
+    lost link ends everything. ``claim(path)`` drops the files before ``path`` (the consumer
+    did not want them after all). Every method runs on the link's loop.
     """
 
-    def __init__(self, afc: AfcService, files: list[tuple[str, int]], budget: int) -> None:
+    def __init__(self, afc: AfcService, paths: list[str], budget: int, ceiling: int) -> None:
         self._afc = afc
-        self._order = [path for path, _ in files]
+        self._order = list(paths)
         self._queues: dict[str, asyncio.Queue[bytes | BaseException]] = {
-            path: asyncio.Queue() for path, _ in files
+            path: asyncio.Queue() for path in paths
         }
         self._dropped: set[str] = set()
         self._budget = budget
+        self._ceiling = ceiling
         self._buffered = 0
         self._room = asyncio.Event()
         self._next = 0  # index of the next file the consumer will ask for
-        self.task = asyncio.create_task(self._read_all(files))
+        self.lost_at: str | None = None  # the file being sent when the link dropped
+        self.task = asyncio.create_task(self._read_all(self._order))
 
     async def claim(self, path: str) -> bool:
         """True if ``path`` is among the files still ahead (those before it are dropped)."""
@@ -282,42 +343,42 @@ class ReadAhead:
         self._buffered -= count
         self._room.set()
 
-    async def _read_all(self, files: list[tuple[str, int]]) -> None:
-        for path, size in files:
-            if path not in self._dropped and not await self._read(path, size):
+    async def _read_all(self, paths: list[str]) -> None:
+        for path in paths:
+            if path not in self._dropped and not await self._read(path):
                 return
 
-    async def _read(self, path: str, size: int) -> bool:
+    async def _read(self, path: str) -> bool:
         """Read one file into its queue; False when the link is gone (stop everything)."""
-        from pymobiledevice3.exceptions import AfcException
-
         queue = self._queues[path]
         try:
             handle = await self._afc.fopen(path)
-        except AfcException as exc:  # this file only
+        except Exception as exc:  # this file only, unless the link went with it
             queue.put_nowait(exc)
-            return True
-        except Exception as exc:
-            queue.put_nowait(exc)
-            return False
+            return self._goes_on(path, exc)
         try:
             count = 0
-            while count <= size and path not in self._dropped:
+            while path not in self._dropped:
                 while self._buffered >= self._budget:
                     self._room.clear()
                     await self._room.wait()
                 chunk = await self._afc.fread(handle, AFC_CHUNK)
                 self._buffered += len(chunk)
                 queue.put_nowait(chunk)
-                if not chunk:
-                    break
                 count += len(chunk)
-        except AfcException as exc:
-            queue.put_nowait(exc)
+                if not chunk or count > self._ceiling:  # past the ceiling: the consumer stops
+                    break
         except Exception as exc:
             queue.put_nowait(exc)
-            return False
+            return self._goes_on(path, exc)
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._afc.fclose(handle), 10)
+        return True
+
+    def _goes_on(self, path: str, exc: Exception) -> bool:
+        """False (stop reading) if ``exc`` lost the link, remembering on which file."""
+        if is_link_failure(exc):
+            self.lost_at = path
+            return False
         return True

@@ -1,6 +1,14 @@
-"""pymobiledevice3's exceptions (and a socket's) as ours, each with what to do about it."""
+"""pymobiledevice3's exceptions (and a socket's) as ours, each with what to do about it.
+
+Two kinds of trouble, kept apart: the link itself failing (a cable pulled, the phone closing the
+connection mid-reply, a socket error) stops the run with ``DeviceDisconnected``; anything else
+that happens while one file is asked for (an AFC error status, an answer the client cannot
+parse) is that file's ``SourceUnavailable``, and the backup goes on with the others.
+"""
 
 from __future__ import annotations
+
+import asyncio
 
 from companion.errors import (
     CompanionError,
@@ -18,6 +26,40 @@ _USBMUXD_HINT = (
     "Install and start usbmuxd (Debian and Ubuntu: sudo apt install usbmuxd), or point "
     "USBMUXD_SOCKET_ADDRESS at a running one."
 )
+
+
+def is_link_failure(exc: BaseException) -> bool:
+    """True if ``exc`` means the link to the phone is gone (not just one file refused)."""
+    from pymobiledevice3 import exceptions as pm
+
+    if isinstance(exc, pm.AfcException):  # an OSError too, but the phone answered
+        return False
+    return isinstance(
+        exc,
+        pm.ConnectionTerminatedError
+        | pm.MuxException
+        | ConnectionError
+        | EOFError  # asyncio.IncompleteReadError: the phone closed the link mid-reply
+        | OSError  # socket and TLS errors
+        | TimeoutError
+        | asyncio.CancelledError,
+    )
+
+
+def translate_file(exc: BaseException, path: str, udid: str | None) -> CompanionError:
+    """Our error for a failure while ``path`` was asked for: the lost link stops the run,
+    anything else is this file's failure, named, with its cause."""
+    if isinstance(exc, CompanionError):
+        return exc
+    if is_link_failure(exc):
+        return DeviceDisconnected(f"the iPhone was disconnected while {path} was read")
+    error = translate(exc, udid, path=path)
+    if type(error) is not DeviceError:  # a known cause: this file's, or the phone's (locked)
+        return error
+    return SourceUnavailable(
+        f"the iPhone answered oddly about {path} ({type(exc).__name__}: {exc})",
+        hint="It is retried on the next run; if it keeps failing, open it in the Photos app.",
+    )
 
 
 def translate(
