@@ -14,14 +14,16 @@ and sources bound to one link, run in this process. Dry run is a different store
 A source that misbehaves costs only the files it misbehaves on (docs/design/faulty-sources.md):
 a file that cannot be read is reported and retried next run; a file whose bytes do not add up to
 its listing is read again and stored as read, with a warning; a link that drops mid-run is
-reopened once (``Reconnectable``) and the file it dropped on is read again.
+reopened once (``Reconnectable``) and the file it dropped on is read again. A photo or video
+whose first bytes are no picture (an empty file, garbage named ``.JPG``) is stored as it is, with
+a warning; the check looks at the bytes as they stream into the vault, never a second read.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import BinaryIO, Protocol, cast
@@ -34,9 +36,12 @@ from companion.connectors import (
     Shareable,
     connect,
 )
+from companion.connectors.base import Selective
+from companion.connectors.signature import HEAD_BYTES, unreadable
 from companion.errors import DeviceDisconnected, SourceUnavailable
 from companion.model import Asset, BackupReport, EventKind, VaultEvent
 from companion.vault import Vault
+from companion.vault.objects import StoredObject
 from companion.vault.pool import Fetch, auto_workers
 
 log = logging.getLogger(__name__)
@@ -77,10 +82,12 @@ SANE_MTIME_NS = range(0, 7_258_118_400 * 10**9)
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """An asset stored (or that would be): how, and how many bytes it really had."""
+    """An asset stored (or that would be): how, how many bytes it really had, and its first
+    bytes as they streamed in (None when nothing was read: a dry run)."""
 
     outcome: Outcome
     size: int
+    head: bytes | None = None
 
 
 Result = Stored | SourceUnavailable
@@ -134,6 +141,7 @@ class ConnectorFetch:
 
 
 _worker_connectors: dict[str, Connector] = {}
+_worker_reads: dict[str, _Watched] = {}  # in a worker: the stream of the asset it is storing
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +153,27 @@ class SpecFetch:
     def __call__(self, asset: Asset) -> tuple[Asset, BinaryIO]:
         if self.spec not in _worker_connectors:
             _worker_connectors[self.spec] = connect(self.spec)
-        return ConnectorFetch(_worker_connectors[self.spec])(asset)
+        described, stream = ConnectorFetch(_worker_connectors[self.spec])(asset)
+        watched = _worker_reads[asset.path] = _Watched(stream)
+        return described, cast(BinaryIO, watched)
 
 
-def _stored(deduplicated: bool, size: int) -> Stored:
-    return Stored(Outcome.DEDUPLICATED if deduplicated else Outcome.NEW, size)
+@dataclass(frozen=True, slots=True)
+class _WithHead:
+    """A worker task: store one asset (``Vault.put_task``), and bring back its first bytes."""
+
+    task: Callable[[Asset], tuple[Asset, StoredObject]]
+
+    def __call__(self, asset: Asset) -> tuple[Asset, StoredObject, bytes | None]:
+        try:
+            described, obj = self.task(asset)
+        finally:
+            watched = _worker_reads.pop(asset.path, None)
+        return described, obj, watched.head if watched is not None else None
+
+
+def _stored(deduplicated: bool, size: int, head: bytes | None) -> Stored:
+    return Stored(Outcome.DEDUPLICATED if deduplicated else Outcome.NEW, size, head)
 
 
 class VaultStore:
@@ -177,24 +201,26 @@ class VaultStore:
         if workers == 1:
             yield from self._here(assets, fetch, progress)
             return
+        task = _WithHead(self.vault.put_task(cast(Fetch, shared)))
         with self.vault.pool(workers) as pool:
-            for asset, result in pool.run(
-                self.vault.put_task(cast(Fetch, shared)), assets, progress.advance
-            ):
+            for asset, result in pool.run(task, assets, progress.advance):
                 if isinstance(result, SourceUnavailable):
                     yield asset, result
                 elif isinstance(result, BaseException):
                     raise result
                 else:
-                    described, obj = result
+                    described, obj, head = result
                     put = self.vault.record_object(described, obj)
-                    yield asset, _stored(put.deduplicated, obj.size)
+                    yield asset, _stored(put.deduplicated, obj.size, head)
 
     def _here(
         self, assets: list[Asset], fetch: Fetch, progress: Progress
     ) -> Iterator[tuple[Asset, Result]]:
+        reads: list[_Watched] = []  # the streams of the current asset (read again on a bad size)
+
         def counted(stream: BinaryIO) -> BinaryIO:
-            return cast(BinaryIO, _CountingReader(stream, progress))
+            reads.append(_Watched(stream, progress))
+            return cast(BinaryIO, reads[-1])
 
         link = fetch if isinstance(fetch, ConnectorFetch) else None
         if link is not None:
@@ -203,6 +229,7 @@ class VaultStore:
         index = 0
         while index < len(assets):
             asset = assets[index]
+            reads.clear()
             try:
                 result = self.vault.put_fetched(fetch, asset, counted)
             except SourceUnavailable as exc:  # includes SourceChanged: retried next run
@@ -218,7 +245,8 @@ class VaultStore:
                 reconnected = True
                 link.read_ahead(assets[index:])
                 continue
-            yield asset, _stored(result.deduplicated, result.stored.asset.size)
+            head = reads[-1].head if reads else None
+            yield asset, _stored(result.deduplicated, result.stored.asset.size, head)
             index += 1
 
     def finish(self, report: BackupReport) -> BackupReport:
@@ -258,12 +286,14 @@ class DryRunStore:
         return replace(report, dry_run=True)
 
 
-class _CountingReader(io.RawIOBase):
-    """Reports bytes to the progress bar as the vault pulls them."""
+class _Watched(io.RawIOBase):
+    """A stream as the vault pulls it: reports bytes to the progress bar (if any) and keeps the
+    first ``HEAD_BYTES``, to tell a picture from garbage without reading the file again."""
 
-    def __init__(self, inner: BinaryIO, progress: Progress) -> None:
+    def __init__(self, inner: BinaryIO, progress: Progress | None = None) -> None:
         self._inner = inner
         self._progress = progress
+        self.head = b""
 
     def readable(self) -> bool:
         return True
@@ -272,8 +302,16 @@ class _CountingReader(io.RawIOBase):
         data = self._inner.read(len(buffer))
         n = len(data)
         buffer[:n] = data
-        self._progress.advance(n)
+        if len(self.head) < HEAD_BYTES:
+            self.head += data[: HEAD_BYTES - len(self.head)]
+        if self._progress is not None:
+            self._progress.advance(n)
         return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._inner.close()
+        super().close()
 
 
 @dataclass
@@ -304,6 +342,8 @@ class _Tally:
             odd.append(
                 f"its modification time ({asset.mtime_ns} ns) is out of range; kept as given"
             )
+        if result.head is not None and (why := unreadable(asset.kind, result.head, result.size)):
+            odd.append(why)
         if odd:
             self.warnings[asset.path] = "; ".join(odd)
             log.info("%s: %s", asset.path, self.warnings[asset.path])
@@ -336,5 +376,6 @@ def run_backup(
         failed=tally.failed,
         warnings=tally.warnings,
         would_store=tuple(tally.would_store),
+        left_out=connector.left_out() if isinstance(connector, Selective) else {},
     )
     return store.finish(report)

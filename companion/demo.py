@@ -3,38 +3,43 @@
 A simulated iPhone starts in this process and speaks usbmuxd, lockdown and AFC on a private
 socket; the tour then uses exactly the code a real phone meets (``connect("usb")``): pairing,
 listing the camera roll and Photos.sqlite, streaming each file into a real vault. Each step is a
-real library call; ``narrate`` receives one line per step. Everything lives under one folder, so
-a second tour there is incremental, like a second backup of a real phone.
+real library call; ``narrate`` receives one line per step, and a ``TourView`` (if given) the
+progress of the long steps and how long each step took (library code never prints or draws).
+Everything lives under one folder, so a second tour there is incremental, like a second backup
+of a real phone (the simulated phone is built once, then reused).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 from companion.backup import VaultStore, run_backup
 from companion.checklist.builder import DeviceFacts, build_checklist, facts_from_device
 from companion.checklist.model import LANGS, Lang
 from companion.checklist.output import default_paper, render, write_document
-from companion.connectors import ConnectOptions, connect
+from companion.connectors import ConnectOptions, Connector, connect
 from companion.connectors.base import AppLister
 from companion.errors import IntegrityError
-from companion.model import BackupReport, DeviceInfo, Place
+from companion.model import Asset, BackupReport, DeviceInfo, Place
 from companion.sensitivity.base import VERDICTS
 from companion.sensitivity.scan import ScanReport, scan_vault
 from companion.simulator import Simulator
-from companion.simulator.phone import build_phone
+from companion.simulator.phone import build_phone, built_phone
 from companion.simulator.planted import HOME
 from companion.vault import Vault
 from companion.vault.crypto import DEFAULT_WORK_FACTOR
 from companion.vault.restore import RestoreReport, restore
 from companion.vault.status import VaultStatus, summarize
 from companion.vault.unlock import MARKER
-from companion.vault.verify import VerifyMode, VerifyReport, verify
+from companion.vault.verify import VerifyMode, VerifyReport, plan_size, verify
 
 DEMO_PASSPHRASE = "demo passphrase"  # noqa: S105 (the tour's throwaway vault; printed to the person)
 
@@ -54,6 +59,97 @@ class DemoReport:
     status: VaultStatus
     checklists: tuple[Path, ...]  # the permission checklist, one PDF per language
     scan: ScanReport
+    reused_phone: bool = False  # the simulated phone was built by a previous tour
+    timings: dict[str, float] = field(default_factory=dict)  # step (STEPS) -> seconds
+
+
+Update = Callable[[int, int], None]  # (done, total): bytes, or files
+STEPS = (
+    "phone",
+    "pair",
+    "vault",
+    "backup",
+    "backup_again",
+    "verify",
+    "restore",
+    "scan",
+    "checklist",
+)
+
+
+class TourView(Protocol):
+    """How the tour shows itself while it runs: the CLI draws progress bars and prints each
+    step's time (on a terminal); tests may record."""
+
+    def bar(self, desc: str, *, in_bytes: bool) -> AbstractContextManager[Update]:
+        """A progress bar for one long step, fed (done, total) in bytes or in files."""
+        ...
+
+    def took(self, step: str, seconds: float) -> None:
+        """Step ``step`` (one of ``STEPS``) ended after ``seconds``."""
+        ...
+
+
+class _Quiet:
+    def bar(self, desc: str, *, in_bytes: bool) -> AbstractContextManager[Update]:
+        return nullcontext(_ignore)
+
+    def took(self, step: str, seconds: float) -> None:
+        pass
+
+
+def _ignore(done: int, total: int) -> None:
+    pass
+
+
+class _Clock:
+    """Times the tour's steps: each ends when the next starts (or at ``end``)."""
+
+    def __init__(self, view: TourView) -> None:
+        self.view = view
+        self.times: dict[str, float] = {}
+        self._step: str | None = None
+        self._started = 0.0
+
+    def start(self, step: str) -> None:
+        self.end()
+        self._step, self._started = step, time.perf_counter()
+
+    def end(self) -> None:
+        if self._step is not None:
+            self.times[self._step] = seconds = time.perf_counter() - self._started
+            self.view.took(self._step, seconds)
+            self._step = None
+
+
+class _BackupBar:
+    """A backup's progress callbacks as (bytes read, bytes to read)."""
+
+    def __init__(self, update: Update) -> None:
+        self._update = update
+        self._done = self._total = 0
+
+    def start(self, total_bytes: int, total_items: int) -> None:
+        self._done, self._total = 0, total_bytes
+        self._update(0, total_bytes)
+
+    def advance(self, nbytes: int) -> None:
+        self._done += nbytes
+        self._update(self._done, self._total)
+
+    def item_done(self, asset: Asset, outcome: str) -> None:
+        pass
+
+
+class _Bytes:
+    """Byte counts as they come (verify, restore) as (done, total)."""
+
+    def __init__(self, update: Update, total: int) -> None:
+        self._update, self._total, self._done = update, total, 0
+
+    def __call__(self, nbytes: int) -> None:
+        self._done += nbytes
+        self._update(self._done, self._total)
 
 
 def run_demo(
@@ -62,11 +158,20 @@ def run_demo(
     *,
     seed: int = 7,
     work_factor: int = DEFAULT_WORK_FACTOR,
+    view: TourView | None = None,
 ) -> DemoReport:
     """Simulate an iPhone, back it up twice, verify, restore and compare. Raises on failure."""
     vault_dir, restored = workdir / "vault", workdir / "restored"
-    narrate("1/9 Making the simulated iPhone's camera roll (built once, then reused).")
-    phone = build_phone(workdir / "simulated-iphone", seed=seed, size="small")
+    view = view or _Quiet()
+    clock = _Clock(view)
+    clock.start("phone")
+    phone_dir = workdir / "simulated-iphone"
+    reused = built_phone(phone_dir, seed=seed, size="small")
+    if reused is not None:
+        narrate("1/9 Using the simulated iPhone's camera roll from a previous run.")
+    else:
+        narrate("1/9 Making the simulated iPhone's camera roll (built once, then reused).")
+    phone = reused or build_phone(phone_dir, seed=seed, size="small")
     with Simulator(phone) as simulator:
         options = ConnectOptions(
             notify=narrate,
@@ -75,10 +180,12 @@ def run_demo(
         )
         connector = connect("usb", options)
         with contextlib.closing(connector):  # type: ignore[type-var]
+            clock.start("pair")
             narrate("2/9 Connecting over usbmuxd and lockdown, pairing as a real iPhone asks.")
             info = connector.info()
             narrate(f"    found {info.name}: {info.model}, iOS {info.os_version}")
             created = not (vault_dir / MARKER).exists()
+            clock.start("vault")
             if created:
                 narrate(f"3/9 Creating an encrypted vault (passphrase: {DEMO_PASSPHRASE!r}).")
                 vault = Vault.create(vault_dir, DEMO_PASSPHRASE, work_factor=work_factor)
@@ -89,47 +196,87 @@ def run_demo(
                 raise TypeError("the USB connector cannot list apps")
             facts = facts_from_device(connector)
             with vault:
-                narrate("4/9 Backing up over USB: each file is streamed, hashed, encrypted once.")
-                first = run_backup(connector, VaultStore(vault))
-                narrate("5/9 Backing up again: nothing changed on the phone, so nothing is read.")
-                second = run_backup(connector, VaultStore(vault))
-                narrate("6/9 Verifying: decrypting every file and comparing its fingerprint.")
-                checked = verify(vault, VerifyMode.FULL)
-                narrate("7/9 Restoring into a folder and comparing with the phone's files.")
-                restored_report = restore(vault, restored)
-                narrate("8/9 Scanning for private shots, on this computer, with 'home' declared.")
-                scanned = _scan(vault, narrate)
-                vault.flush()
-                status = summarize(vault)
+                steps = _in_the_vault(vault, connector, restored, phone.media_root, narrate, clock)
+    clock.start("checklist")
     narrate("9/9 Writing the photo-permission checklist for this iPhone's apps, in each language.")
     review = f"companion scan --vault {vault_dir}"
-    flagged = len(scanned.flagged())
+    flagged = len(steps.scan.flagged())
     checklists = tuple(_checklist(facts, workdir, lang, flagged, review) for lang in LANGS)
-    identical, total = _compare(phone.media_root, restored)
-    if identical != total:
-        raise IntegrityError(f"only {identical} of {total} files came back identical")
+    clock.end()
     return DemoReport(
         workdir,
         info,
         vault_dir,
         restored,
         created,
-        first,
-        second,
-        checked,
-        restored_report,
-        identical,
-        status,
+        steps.first,
+        steps.second,
+        steps.verify,
+        steps.restore,
+        steps.identical,
+        steps.status,
         checklists,
-        scanned,
+        steps.scan,
+        reused_phone=reused is not None,
+        timings=clock.times,
     )
 
 
-def _scan(vault: Vault, narrate: Callable[[str], None]) -> ScanReport:
+@dataclass(frozen=True, slots=True)
+class _Steps:
+    first: BackupReport
+    second: BackupReport
+    verify: VerifyReport
+    restore: RestoreReport
+    identical: int
+    scan: ScanReport
+    status: VaultStatus
+
+
+def _in_the_vault(
+    vault: Vault,
+    connector: Connector,
+    restored: Path,
+    media_root: Path,
+    narrate: Callable[[str], None],
+    clock: _Clock,
+) -> _Steps:
+    """Steps 4 to 8: back up twice, verify, restore and compare, scan."""
+    view = clock.view
+    clock.start("backup")
+    narrate("4/9 Backing up over USB: each file is streamed, hashed, encrypted once.")
+    with view.bar("backup", in_bytes=True) as update:
+        first = run_backup(connector, VaultStore(vault), _BackupBar(update))
+    clock.start("backup_again")
+    narrate("5/9 Backing up again: nothing changed on the phone, so nothing is read.")
+    with view.bar("backup", in_bytes=True) as update:
+        second = run_backup(connector, VaultStore(vault), _BackupBar(update))
+    clock.start("verify")
+    narrate("6/9 Verifying: decrypting every file and comparing its fingerprint.")
+    total = plan_size(vault, VerifyMode.FULL)[1]
+    with view.bar("verify", in_bytes=True) as update:
+        checked = verify(vault, VerifyMode.FULL, progress=_Bytes(update, total))
+    clock.start("restore")
+    narrate("7/9 Restoring into a folder and comparing with the phone's files.")
+    total = sum(s.asset.size for s in vault.assets())
+    with view.bar("restore", in_bytes=True) as update:
+        restored_report = restore(vault, restored, progress=_Bytes(update, total))
+    identical, count = _compare(media_root, restored)
+    if identical != count:
+        raise IntegrityError(f"only {identical} of {count} files came back identical")
+    clock.start("scan")
+    narrate("8/9 Scanning for private shots, on this computer, with 'home' declared.")
+    with view.bar("scanning", in_bytes=False) as update:
+        scanned = _scan(vault, narrate, update)
+    vault.flush()
+    return _Steps(first, second, checked, restored_report, identical, scanned, summarize(vault))
+
+
+def _scan(vault: Vault, narrate: Callable[[str], None], update: Update) -> ScanReport:
     """Declare the simulated owner's home, then scan; say what each planted shot was found as."""
     if not any(p.name == "home" for p in vault.places()):
         vault.set_place(Place("home", *HOME, radius_m=150.0))
-    report = scan_vault(vault)
+    report = scan_vault(vault, progress=update)
     for name, why in report.unavailable.items():
         narrate(f"    the {name} detector cannot run: {why}")
     for result in report.flagged():

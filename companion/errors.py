@@ -23,12 +23,13 @@ exceptions at their edge (``raise SourceUnavailable(...) from exc``); nothing el
     +-- VaultError (1)
     |   +-- VaultNotFound (2)
     |   +-- VaultExists (2)
+    |   +-- VaultInaccessible (2)       permissions, another user's vault, read-only disk, a file
     |   +-- VaultLocked (11)            another writer holds the lock
     |   +-- WrongPassphrase (12)
     |   +-- UnsupportedFormat (13)
     |   +-- IntegrityError (13)         an object or a segment is damaged
     |   +-- StorageFull (1)             the disk holding the vault is full
-    +-- UnsafeDelete (14)               refused: no verified copy in the vault
+    +-- UnsafeDelete (14)               refused: no verified copy (for the cleanup command to come)
 """
 
 from __future__ import annotations
@@ -159,6 +160,14 @@ class VaultNotFound(VaultError):
 class VaultExists(VaultError):
     exit_code = ExitCode.USAGE
     default_hint = "Choose another --vault folder; an existing vault is never overwritten."
+
+
+class VaultInaccessible(VaultError):
+    """The vault's folder cannot be used as asked: this user may not read or write it (another
+    user's vault, permissions), the disk is read-only, or a file stands where a folder must be."""
+
+    exit_code = ExitCode.USAGE
+    default_hint = "Choose another --vault folder, or fix the permissions of this one."
 
 
 class VaultLocked(VaultError):

@@ -22,7 +22,7 @@ class Asset:
 
     ``source`` and ``path`` together identify the asset: ``path`` is relative to the source's root,
     POSIX-separated, exactly as the source spells it (it may be hostile: never join it to a local
-    folder without ``companion.vault.restore.safe_relative_path``). ``size`` and ``mtime_ns`` are
+    folder without ``companion.vault.restore.safe_components``). ``size`` and ``mtime_ns`` are
     what the source reports before any byte is read; a backup trusts them to skip unchanged files.
     """
 
@@ -101,7 +101,9 @@ class StoredAsset:
 class BackupReport:
     """What one backup run did. ``failed`` maps an asset path to a one-line reason it was not
     stored; ``warnings`` maps a stored asset's path to what was odd about it (a size that the
-    source's listing got wrong)."""
+    source's listing got wrong, bytes that are not a readable picture). ``left_out`` counts the
+    photos and videos the source saw but did not list (beside a folder's ``DCIM/``), by folder
+    relative to the source (``""``: its top), most first."""
 
     source: str
     new: int = 0
@@ -112,13 +114,14 @@ class BackupReport:
     failed: dict[str, str] = field(default_factory=dict)
     warnings: dict[str, str] = field(default_factory=dict)
     would_store: tuple[str, ...] = ()
+    left_out: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
     """Why an asset looks private, as one detector saw it.
 
-    ``category`` is one of the stable names of ``companion.sensitivity.CATEGORIES``;
+    ``category`` is one of the stable names of ``companion.sensitivity.base.CATEGORIES``;
     ``confidence`` is in [0, 1]; ``explanation`` is a short sentence for a person that never
     holds the secret itself in full ("card number 4539 •••• •••• 6467 passes the Luhn check").
     """

@@ -10,6 +10,7 @@ It backs up a small, fixed camera roll (made in code, the same every time) and w
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import sys
@@ -51,4 +52,8 @@ def main(target: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    parser = argparse.ArgumentParser(
+        description="Write a golden vault (and its manifest.json) into a new folder."
+    )
+    parser.add_argument("target", type=Path, help="a folder that does not exist yet")
+    main(parser.parse_args().target)

@@ -56,7 +56,9 @@ def cli_env(**extra: str) -> dict[str, str]:
 def companion(
     *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed command line in a child process, as a person would."""
+    """Run the installed command line in a child process, as a person would (in a session of
+    its own: no terminal to ask for a passphrase on, so a test that leaves it out fails at once
+    instead of waiting at a prompt on the terminal the tests run in)."""
     return subprocess.run(
         [sys.executable, "-m", "companion", *args],
         capture_output=True,
@@ -64,6 +66,7 @@ def companion(
         env=env or cli_env(),
         timeout=timeout,
         check=False,
+        start_new_session=True,
     )
 
 

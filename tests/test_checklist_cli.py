@@ -48,6 +48,7 @@ def _flat(text: str) -> str:
     return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
 
 
+@pytest.mark.slow
 def test_from_the_phone_in_both_languages(phone_address: str, tmp_path: Path) -> None:
     env = _env(tmp_path)
     texts = {}
@@ -103,6 +104,7 @@ def test_without_a_phone_markdown_and_html_on_stdout(tmp_path: Path) -> None:
     assert "App Privacy Report" not in html.stdout  # 15.2 and later
 
 
+@pytest.mark.slow
 def test_the_default_file_name_and_an_all_or_nothing_write(tmp_path: Path) -> None:
     env = _env(tmp_path)
     work = tmp_path / "work"
@@ -117,6 +119,7 @@ def test_the_default_file_name_and_an_all_or_nothing_write(tmp_path: Path) -> No
     assert (work / "photo-checklist-en.pdf").read_bytes().startswith(b"%PDF-")
 
 
+@pytest.mark.slow
 def test_the_format_follows_the_out_suffix(tmp_path: Path) -> None:
     env = _env(tmp_path)
     for name, start in (("list.html", "<!doctype html>"), ("list.md", "# Photo privacy")):
@@ -158,12 +161,14 @@ def test_usage_errors_exit_2_with_a_hint(tmp_path: Path, args: list[str], words:
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_no_phone_exits_10(tmp_path: Path) -> None:
     socket = tmp_path / "nobody-listens.sock"
     done = companion("checklist", "--usbmux", str(socket), env=_env(tmp_path))
     assert done.returncode == 10 and "hint: " in done.stderr, done.stderr
 
 
+@pytest.mark.slow
 def test_a_locked_phone_exits_10_and_says_unlock(tmp_path: Path) -> None:
     with Simulator(phone_copy(tmp_path), faults=Faults(locked=True)) as simulator:
         done = companion("checklist", "--usbmux", simulator.address, env=_env(tmp_path))
@@ -182,6 +187,7 @@ def _access(bundle_id: str, n: int, day: int) -> list[str]:
     return lines
 
 
+@pytest.mark.slow
 def test_verify_against_the_phone(phone_address: str, tmp_path: Path) -> None:
     report = tmp_path / "App_Privacy_Report.ndjson"
     lines = [*_access("org.example.scanbox", 3, 20), *_access("com.facebook.Facebook", 40, 21)]

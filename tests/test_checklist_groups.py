@@ -33,6 +33,7 @@ def _crowded_phone(unknown: int, add_only: int) -> DeviceFacts:
     return DeviceFacts("18.1", (*known, *readers, *savers))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "fr"])
 @pytest.mark.parametrize("paper", ["a4", "letter"])
 def test_every_known_app_and_forty_others_fit_on_three_pages(lang: Lang, paper: Paper) -> None:

@@ -173,6 +173,7 @@ def test_french_accents_and_punctuation() -> None:
     assert not re.search(r"^\s*[:;!?»]", text, re.MULTILINE)
 
 
+@pytest.mark.slow
 def test_typical_list_fits_on_one_to_three_pages() -> None:
     checklist = _english()
     assert len(checklist.steps()) == 26
@@ -182,6 +183,7 @@ def test_typical_list_fits_on_one_to_three_pages() -> None:
         assert len(PdfReader(io.BytesIO(pdf)).pages) == pages
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("paper", "size"), [("a4", (595, 842)), ("letter", (612, 792))])
 def test_paper_sizes(paper: str, size: tuple[int, int]) -> None:
     pdf, _ = _render(_english(), paper)
@@ -201,6 +203,7 @@ def test_metadata(checklist: Checklist) -> None:
     assert str(reader.root_object["/Lang"]) == checklist.lang
 
 
+@pytest.mark.slow
 def test_rasterises_with_poppler(checklist: Checklist, tmp_path: Path) -> None:
     pdftoppm = shutil.which("pdftoppm")
     if pdftoppm is None:

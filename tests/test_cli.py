@@ -13,6 +13,7 @@ import typer
 
 from companion import __version__
 from companion.cli.app import app, run
+from companion.demo import STEPS
 from companion.vault import Vault
 from tests.support import PASSPHRASE, WORK_FACTOR, digests, make_roll
 
@@ -69,11 +70,16 @@ def test_every_command_is_documented_with_its_exit_status(
     names = command_names()
     assert {"backup", "verify", "restore", "ls", "status", "demo", "vault init"} <= set(names)
     assert set(names) <= documented_commands(docs)
+    listed: set[int] = set()
     for name in names:
         code, out, _err = call(capsys, *name.split(), "--help")
         assert code == 0 and "Exit status" in out, name
-    for code in (0, 1, 2, 3, 4, 10, 11, 12, 13, 14):
+        status = " ".join(out.split("Exit status:", 1)[1].split())  # as typer wrapped it
+        listed = {int(n) for n in re.findall(r"(?:^|· )(\d+) ", status)}
+        assert listed == {0, 1, 2, 3, 4, 10, 11, 12, 13}, (name, listed)  # 14: no command yet
+    for code in sorted(listed | {14}):
         assert re.search(rf"^\| {code} \|", docs, re.MULTILINE), code
+    assert re.search(r"^\| 14 \| reserved", docs, re.MULTILINE)
 
 
 def test_the_whole_journey_with_json(
@@ -98,7 +104,8 @@ def test_the_whole_journey_with_json(
     status = json.loads(out)
     assert status["assets"] == len(digests(roll)) and status["verified_bad"] == 0
     assert status["verified_ok"] == status["objects"] > 0
-    assert status["last_backup"]["counts"]
+    assert status["last_backup"]["skipped"] == len(digests(roll))  # the second run
+    assert status["interrupted"] is None and status["shared"] == []
 
 
 def test_restore_dates_select_by_capture_day(
@@ -150,10 +157,12 @@ def test_wrong_passphrase_exits_12_with_a_hint(
 ) -> None:
     call(capsys, "vault", "init", "--kdf-work-factor", str(WORK_FACTOR))
     monkeypatch.setenv("COMPANION_PASSPHRASE", "nope")
-    code, out, err = call(capsys, "status", "--json")
+    code, out, err = call(capsys, "status")
     assert code == 12
     assert err.startswith("error: ") and "\nhint: " in err
-    assert json.loads(out)["exit_code"] == 12
+    code, out, err = call(capsys, "status", "--json")
+    assert code == 12 and out == ""  # a script never takes an error for a result
+    assert json.loads(err)["exit"] == 12
     assert "nope" not in out + err  # the passphrase is never echoed
 
 
@@ -202,10 +211,14 @@ def test_help_loads_no_heavy_library() -> None:
     assert out.stdout.strip().endswith("[]"), out.stdout
 
 
-def test_demo_runs_the_journey(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_demo_runs_the_journey(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, out, _err = call(capsys, "demo", "--dir", str(tmp_path / "d"), "--json")
     report = json.loads(out)
     assert code == 0
+    assert not report["reused_phone"] and sorted(report["timings"]) == sorted(STEPS)
     assert report["identical"] == report["status"]["assets"] > 10
     assert report["phone"]["source"].startswith("usb:")
     assert report["second_backup"]["new"] == 0
@@ -213,10 +226,15 @@ def test_demo_runs_the_journey(capsys: pytest.CaptureFixture[str], tmp_path: Pat
     checklists = [Path(p) for p in report["checklists"]]
     assert [p.name for p in checklists] == ["photo-checklist-en.pdf", "photo-checklist-fr.pdf"]
     assert all(p.read_bytes().startswith(b"%PDF-") for p in checklists)
-    code, out, _err = call(capsys, "demo", "--dir", str(tmp_path / "d"), "--json")
-    again = json.loads(out)  # a second tour on the same folder is incremental
-    assert code == 0 and not again["created"] and again["first_backup"]["new"] == 0
-    assert again["first_backup"]["skipped"] == report["status"]["assets"]
+    # A second tour on the same folder is incremental; on a terminal it shows bars and times.
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out, err = call(capsys, "demo", "--dir", str(tmp_path / "d"))
+    assert code == 0
+    assert "1/9 Using the simulated iPhone's camera roll from a previous run." in out
+    assert "3/9 Opening the vault of the previous tour" in out
+    assert f"backup     0 new files stored (0 B), {report['status']['assets']} already" in out
+    assert len(re.findall(r"done in \d+\.\d s\n", err)) == len(STEPS), err
+    assert all(f"\r{bar}: " in err for bar in ("backup", "verify", "restore", "scanning")), err
 
 
 def test_key_commands_add_change_and_export(

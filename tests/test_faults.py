@@ -34,7 +34,8 @@ def big_roll(root: Path, files: int = 24, size: int = 3_000_000) -> Path:
     folder = root / "DCIM" / "102APPLE"
     folder.mkdir(parents=True, exist_ok=True)
     for n in range(files):
-        (folder / f"IMG_{5000 + n}.JPG").write_bytes(rng.randbytes(size))
+        # A JPEG's signature, so that the backup takes it for a picture (no warning, exit 0).
+        (folder / f"IMG_{5000 + n}.JPG").write_bytes(b"\xff\xd8\xff" + rng.randbytes(size - 3))
     return root
 
 
@@ -111,6 +112,7 @@ def test_sigkill_at_several_points_then_resume(tmp_path: Path) -> None:
     check_complete(vault, roll, tmp_path / "out")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["truncate", "flip", "append", "delete"])
 def test_damage_is_found_for_that_asset_only(tmp_path: Path, damage: str) -> None:
     roll = make_roll(tmp_path / "roll")
@@ -213,6 +215,7 @@ class _FillsUp(io.RawIOBase):
         self._inner.close()
 
 
+@pytest.mark.slow
 def test_injected_enospc_records_nothing_half_written(tmp_path: Path) -> None:
     roll = big_roll(tmp_path / "roll", files=6, size=500_000)
     vault = tmp_path / "v"
@@ -240,6 +243,7 @@ def test_injected_enospc_records_nothing_half_written(tmp_path: Path) -> None:
     check_complete(vault, roll, tmp_path / "out")
 
 
+@pytest.mark.slow
 def test_a_second_writer_process_is_refused_with_exit_11(tmp_path: Path) -> None:
     roll = make_roll(tmp_path / "roll")
     vault = tmp_path / "v"
@@ -249,6 +253,7 @@ def test_a_second_writer_process_is_refused_with_exit_11(tmp_path: Path) -> None
     assert "another companion command" in result.stderr
 
 
+@pytest.mark.slow
 def test_wrong_passphrase_process_exits_12_and_touches_nothing(tmp_path: Path) -> None:
     roll = make_roll(tmp_path / "roll")
     vault = tmp_path / "v"
@@ -260,6 +265,7 @@ def test_wrong_passphrase_process_exits_12_and_touches_nothing(tmp_path: Path) -
     assert sorted(p.relative_to(vault) for p in vault.rglob("*")) == before
 
 
+@pytest.mark.slow
 def test_a_backup_after_verify_repairs_damaged_objects(tmp_path: Path) -> None:
     roll = make_roll(tmp_path / "roll")
     twin = sorted(roll.rglob("*.JPG"))[0]
@@ -293,6 +299,7 @@ def test_a_backup_after_verify_repairs_damaged_objects(tmp_path: Path) -> None:
     check_complete(vault, roll, tmp_path / "out")
 
 
+@pytest.mark.slow
 def test_restore_names_damaged_files_and_exits_13(tmp_path: Path) -> None:
     roll = make_roll(tmp_path / "roll")
     vault = tmp_path / "v"
@@ -335,5 +342,52 @@ def test_ctrl_c_stops_cleanly_with_exit_3_and_resume_completes(tmp_path: Path) -
     with Vault.open(vault, PASSPHRASE) as opened:
         kept = len(list(opened.assets()))
     assert kept >= 1  # finished work was recorded, not thrown away
+    assert companion(*args).returncode == 0
+    check_complete(vault, roll, tmp_path / "out")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "whole_group"),
+    [(signal.SIGTERM, False), (signal.SIGHUP, True)],
+    ids=["sigterm-to-the-command", "sighup-to-its-group"],
+)
+def test_sigterm_and_sighup_stop_like_ctrl_c(
+    tmp_path: Path, signum: int, whole_group: bool
+) -> None:
+    """A shutdown, `kill` or `timeout` (SIGTERM) and a closed terminal (SIGHUP, which reaches the
+    workers too) stop a backup as Ctrl-C does: exit 3, one line, finished work kept."""
+    roll = big_roll(tmp_path / "roll")
+    vault = tmp_path / "v"
+    new_vault(vault).close()
+    args = ("backup", "--from", f"folder:{roll}", "--vault", str(vault))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "companion", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(object_files(vault)) < 5 and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    workers = children(proc.pid)
+    if whole_group:
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
+    _out, err = proc.communicate(timeout=60)
+    lines = err.decode().splitlines()
+    assert proc.returncode == 3, err
+    assert sum("interrupted" in line for line in lines) == 1, lines
+    assert all(line.startswith(("error: ", "hint: ")) for line in lines), lines
+    assert not (vault / "lock").exists()
+    deadline = time.monotonic() + 5
+    while alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(workers), "worker processes outlived the stopped backup"
+    with Vault.open(vault, PASSPHRASE) as opened:
+        assert len(list(opened.assets())) >= 1  # finished work was recorded
     assert companion(*args).returncode == 0
     check_complete(vault, roll, tmp_path / "out")

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from companion.backup import VaultStore, run_backup
 from companion.connectors import connect
 from companion.vault import Vault
 from companion.vault.restore import restore
 from companion.vault.verify import VerifyMode, verify
 from tests.support import PASSPHRASE, digests, make_roll, new_vault
+
+pytestmark = pytest.mark.slow  # worker processes
 
 
 def test_parallel_backup_and_verify_match_the_source(tmp_path: Path) -> None:

@@ -56,6 +56,7 @@ def _ours(db: bytes, wal: bytes, query: str) -> list[tuple[object, ...]]:
         conn.close()
 
 
+@pytest.mark.slow
 def test_replay_sees_what_sqlite_sees_and_ignores_an_open_transaction(tmp_path: Path) -> None:
     conn = _wal_db(tmp_path / "p.sqlite")
     conn.execute("CREATE TABLE t(x)")
@@ -71,6 +72,7 @@ def test_replay_sees_what_sqlite_sees_and_ignores_an_open_transaction(tmp_path: 
     assert _ours(db, wal, query) == _sqlite_view(tmp_path, db, wal, query) == [(2600, -1, 2599)]
 
 
+@pytest.mark.slow
 def test_replay_ignores_frames_left_from_an_earlier_wal_generation(tmp_path: Path) -> None:
     conn = _wal_db(tmp_path / "p.sqlite")
     conn.execute("CREATE TABLE t(x)")

@@ -581,6 +581,7 @@ _LIKELY = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.dictionaries(st.sampled_from(_KEYS), _JSON | _LIKELY, max_size=7), max_size=20))
 def test_report_shaped_json_never_raises(objects: list[dict[str, object]]) -> None:
@@ -605,6 +606,7 @@ _ACCESS = st.builds(
 _GARBAGE = st.text(max_size=60).map(lambda text: "#" + text)  # never JSON, never blank
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(_ACCESS, _GARBAGE), max_size=40))
 def test_valid_and_garbage_lines_add_up(items: list[Record | str]) -> None:

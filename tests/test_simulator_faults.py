@@ -486,6 +486,7 @@ def test_simulator_serve_with_faults(tmp_path: Path) -> None:
     assert "IMG_9999.JPG" in refused.stderr and "hint:" in refused.stderr
 
 
+@pytest.mark.slow
 def test_simulator_serve_refuses_an_unknown_fault(tmp_path: Path) -> None:
     env = cli_env(HOME=str(tmp_path / "home"), XDG_CACHE_HOME=str(tmp_path / "cache"))
     args = ["--phone-dir", str(tmp_path / "phone"), "--fault", "nonsense"]

@@ -15,6 +15,7 @@ from companion.simulator.media import (
 )
 
 
+@pytest.mark.slow
 def test_camera_roll_is_deterministic_for_a_seed() -> None:
     first = generate_camera_roll(11, count=24)
     assert first == generate_camera_roll(11, count=24)
@@ -24,6 +25,7 @@ def test_camera_roll_is_deterministic_for_a_seed() -> None:
     assert all(i.captured_at.tzinfo is not None for i in first)
 
 
+@pytest.mark.slow
 def test_camera_roll_holds_every_case() -> None:
     paths = {item.path for item in generate_camera_roll(3, count=MIN_COUNT)}
     for expected in [

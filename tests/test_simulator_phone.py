@@ -52,6 +52,7 @@ def luhn(number: str) -> bool:
     return total % 10 == 0
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     first = build_phone(tmp_path / "a", seed=3, count=24)
     again = build_phone(tmp_path / "b", seed=3, count=24)
@@ -63,6 +64,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     assert first.device["UniqueDeviceID"] != other.device["UniqueDeviceID"]
 
 
+@pytest.mark.slow
 def test_every_row_has_its_file_and_every_file_its_row(phone: SamplePhone, tmp_path: Path) -> None:
     db = open_copy(phone, tmp_path / "db")
     rows = db.execute(
@@ -213,6 +215,7 @@ def test_device_and_apps_are_plausible(phone: SamplePhone) -> None:
     assert by_id["com.apple.mobileslideshow"]["ApplicationType"] == "System"
 
 
+@pytest.mark.slow
 def test_a_few_hundred_assets_and_folders_split_by_the_thousand(tmp_path: Path) -> None:
     phone = build_phone(tmp_path / "p", count=300)
     assert phone.assets == 300
@@ -241,6 +244,7 @@ def test_cache_builds_once_and_survives_an_interrupted_build(tmp_path: Path) -> 
     ]
 
 
+@pytest.mark.slow
 def test_an_interrupted_build_is_rebuilt(tmp_path: Path) -> None:
     root = tmp_path / "p"
     built = build_phone(root, count=24)

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -29,6 +30,8 @@ from companion.vault.objects import HashSink
 from companion.vault.restore import restore
 from companion.vault.verify import VerifyMode, verify
 from tests.support import PASSPHRASE, Window, digests, new_vault
+
+pytestmark = pytest.mark.slow  # hundreds of backups, kills and restores
 
 
 class Killed(BaseException):

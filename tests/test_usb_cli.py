@@ -18,6 +18,8 @@ from companion.simulator import Faults, Simulator
 from tests.support import WORK_FACTOR, cli_env, companion
 from tests.usb_support import phone_copy
 
+pytestmark = pytest.mark.slow  # child processes against a simulated iPhone
+
 
 def _env(tmp_path: Path, address: str | None = None) -> dict[str, str]:
     """A child environment whose home, data and cache folders are the test's own."""

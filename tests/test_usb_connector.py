@@ -5,6 +5,7 @@ usbmuxd, lockdown (with TLS) and AFC through the unmodified pymobiledevice3."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -31,7 +32,7 @@ from companion.simulator.quicktime import make_quicktime
 from companion.vault.restore import restore
 from companion.vault.verify import VerifyMode, verify
 from tests.connector_contract import ConnectorContract, Source
-from tests.support import digests, new_vault
+from tests.support import cli_env, companion, digests, new_vault
 from tests.usb_support import media_files, phone_copy, usb
 
 BIG = "DCIM/100APPLE/IMG_0990.MOV"  # larger than two AFC reads, not in the library
@@ -115,6 +116,7 @@ def test_device_facts_and_installed_apps(tmp_path: Path) -> None:
     assert devices[0].trusted is True
 
 
+@pytest.mark.slow
 def test_backup_over_usb_restores_byte_identical_and_reruns_read_nothing(tmp_path: Path) -> None:
     phone = phone_copy(tmp_path)
     with usb(phone, tmp_path) as (simulator, connector), new_vault(tmp_path / "vault") as vault:
@@ -148,6 +150,7 @@ def test_locked_phone_is_a_clear_error_then_works_once_unlocked(tmp_path: Path) 
             assert again.info().identifier == simulator.udid
 
 
+@pytest.mark.slow
 def test_trust_denied_and_trust_never_tapped(tmp_path: Path) -> None:
     phone = phone_copy(tmp_path)
     with usb(phone, tmp_path, Faults(trust="deny")) as (_, connector), pytest.raises(TrustDenied):
@@ -160,6 +163,7 @@ def test_trust_denied_and_trust_never_tapped(tmp_path: Path) -> None:
     assert any("tap Trust" in line for line in heard)
 
 
+@pytest.mark.slow
 def test_trust_tapped_while_waiting(tmp_path: Path) -> None:
     phone = phone_copy(tmp_path)
     heard: list[str] = []
@@ -187,6 +191,7 @@ def test_no_phone_and_no_usbmuxd_are_device_not_found(tmp_path: Path) -> None:
     assert "usbmuxd" in caught.value.hint
 
 
+@pytest.mark.slow
 def test_cable_pulled_mid_file_records_nothing_partial_and_the_rerun_completes(
     tmp_path: Path,
 ) -> None:
@@ -222,6 +227,7 @@ def test_an_unreadable_file_fails_alone(tmp_path: Path) -> None:
     assert report.new > 0
 
 
+@pytest.mark.slow
 def test_cloud_only_photos_are_named_not_stored_empty(tmp_path: Path) -> None:
     phone = phone_copy(tmp_path, cloud_only=2)
     assert len(phone.cloud_only) == 2
@@ -282,6 +288,7 @@ def test_probe_reads_capture_times_from_headers_when_the_library_is_gone(tmp_pat
     assert movie_bytes < 512 * 1024  # the movie's boxes, not its 12 MB of frames
 
 
+@pytest.mark.slow
 def test_read_ahead_stays_within_its_budget_and_survives_any_order(tmp_path: Path) -> None:
     phone = phone_copy(tmp_path)
     big = [f"DCIM/100APPLE/IMG_09{i}0.MOV" for i in range(3)]
@@ -311,16 +318,48 @@ def test_devices_tells_untrusted_trusted_and_locked_apart(tmp_path: Path) -> Non
     phone = phone_copy(tmp_path)
     with usb(phone, tmp_path) as (simulator, connector):
         options = connector._options
+
+        def shown() -> tuple[str, dict[str, object]]:
+            """`companion devices` as a person and a script see it: its line and its JSON."""
+            args = ("devices", "--usbmux", simulator.address)
+            env = cli_env(HOME=str(tmp_path / "home"))  # pair records found through usbmuxd
+            text, data = companion(*args, env=env), companion(*args, "--json", env=env)
+            assert text.returncode == data.returncode == 0, text.stderr + data.stderr
+            [device] = json.loads(data.stdout)
+            return text.stdout.strip(), device
+
         [before] = list_devices(options)  # never paired: only what a phone tells anyone
         assert before.trusted is False and before.os_version == phone.device["ProductVersion"]
+        assert before.locked is False
+        line, device = shown()
+        assert line.endswith("(does not trust this computer yet)")
+        assert (device["trusted"], device["locked"]) == (False, False)
+        simulator.faults.locked = True  # it says so to anyone, trusted or not
+        [untrusted] = list_devices(options)
+        assert (untrusted.trusted, untrusted.locked) == (False, True)
+        line, device = shown()
+        assert line.endswith(
+            "(does not trust this computer yet; locked: unlock it to answer Trust)"
+        )
+        assert (device["trusted"], device["locked"]) == (False, True)
+        simulator.faults.locked = False
         connector.info()  # pairs
         [paired] = list_devices(options)
         assert paired.trusted is True and paired.name == phone.device["DeviceName"]
-        simulator.faults.locked = True
+        assert paired.locked is False
+        line, device = shown()
+        assert line.endswith("(trusts this computer)") and phone.device["DeviceName"] in line
+        assert (device["trusted"], device["locked"]) == (True, False)
+        simulator.faults.locked = True  # it refuses a session: trusted, and locked
         [locked] = list_devices(options)
         assert locked.locked is True and locked.identifier == simulator.udid
+        assert locked.trusted is True
+        line, device = shown()
+        assert line.endswith("(trusts this computer; locked: unlock it to back it up)")
+        assert (device["trusted"], device["locked"]) == (True, True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cut", [30_000, 300_000, 900_000])
 def test_cable_pulled_while_headers_are_probed_stops_the_run(tmp_path: Path, cut: int) -> None:
     phone = phone_copy(tmp_path)
@@ -334,6 +373,7 @@ def test_cable_pulled_while_headers_are_probed_stops_the_run(tmp_path: Path, cut
         run_backup(connector, VaultStore(vault))
 
 
+@pytest.mark.slow
 def test_hostile_names_from_the_phone_never_escape_on_restore(tmp_path: Path) -> None:
     phone = phone_copy(tmp_path)
     folder = phone.media_root / "DCIM" / "100APPLE"

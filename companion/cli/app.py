@@ -1,17 +1,24 @@
 """The ``companion`` command: builds the typer app and is the one error boundary.
 
-Every ``CompanionError`` ends here as ``error: ...`` and ``hint: ...`` on stderr and its exit code;
-anything else is a bug: exit 1, with the traceback only under ``--debug``.
+Every ``CompanionError`` ends here as ``error: ...`` and ``hint: ...`` on stderr and its exit code
+(under ``--json``: one JSON object on stderr, ``{"error", "hint", "exit"}``, typer's own usage
+errors too); anything else is a bug: exit 1, with the traceback only under ``--debug``. SIGTERM
+and SIGHUP stop a command the way Ctrl-C does (exit 3, finished work kept).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import re
+import shlex
+import signal
 import sys
 import threading
 import traceback
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Any
 
 import typer
 
@@ -67,7 +74,9 @@ def _main(
 ) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_LogLines(debug))
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    # --debug is about companion: libraries stay at WARNING (Pillow alone logs every TIFF tag).
+    logging.getLogger("companion").setLevel(logging.DEBUG if debug else logging.NOTSET)
     if not debug:
         threading.excepthook = _thread_died
 
@@ -97,11 +106,14 @@ def _thread_died(args: threading.ExceptHookArgs) -> None:
 
 
 def _report(message: str, hint: str, code: int, as_json: bool) -> int:
+    """An error for a person (``error:`` and ``hint:`` lines) or, under --json, for a script: one
+    JSON object, on stderr too, so that stdout never holds anything a script takes for a result."""
+    if as_json:
+        typer.echo(json.dumps({"error": message, "hint": hint, "exit": code}), err=True)
+        return code
     typer.echo(f"error: {message}", err=True)
     if hint:
         typer.echo(f"hint: {hint}", err=True)
-    if as_json:
-        typer.echo(json.dumps({"error": message, "hint": hint, "exit_code": code}))
     return code
 
 
@@ -122,13 +134,19 @@ def _interrupted(as_json: bool) -> int:
 def run(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (never raises)."""
     args = sys.argv[1:] if argv is None else argv
+    with _stop_signals_interrupt():
+        return _run(args)
+
+
+def _run(args: list[str]) -> int:
     debug, as_json = "--debug" in args, "--json" in args
     try:
         result = app(args=args, prog_name="companion", standalone_mode=False)
     except CompanionError as exc:
         if debug:
             traceback.print_exc()
-        return _report(exc.message, exc.hint, int(exc.exit_code), as_json)
+        hint = _with_given_options(exc.hint, args)
+        return _report(exc.message, hint, int(exc.exit_code), as_json)
     except typer.Abort:
         return _report("cancelled", "", int(ExitCode.CANCELLED), as_json)
     except KeyboardInterrupt:
@@ -136,12 +154,7 @@ def run(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:  # bad options, unknown command: typer's usage errors
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            typer.echo(f"error: {exc.message}", err=True)
-        return int(ExitCode.USAGE)
+        return _usage_error(exc, as_json)
     except Exception as exc:  # the boundary: a bug, not a person's mistake
         if debug:
             traceback.print_exc()
@@ -154,6 +167,94 @@ def run(argv: list[str] | None = None) -> int:
     if result == _TYPER_INTERRUPTED:
         return _interrupted(as_json)
     return int(result) if isinstance(result, int) else 0
+
+
+def _usage_error(exc: typer.TyperException, as_json: bool) -> int:
+    ctx = getattr(exc, "ctx", None)
+    if not as_json:
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"error: {exc.message}", err=True)
+        return int(ExitCode.USAGE)
+    command = getattr(ctx, "command_path", None) or "companion"
+    hint = f"Run '{command} --help' to see what it accepts."
+    return _report(exc.format_message(), hint, int(ExitCode.USAGE), as_json)
+
+
+@contextlib.contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """SIGTERM (a shutdown, ``timeout``, ``kill``) and SIGHUP (a closed terminal) stop a command
+    as Ctrl-C does: KeyboardInterrupt in the main thread, finished work kept, exit 3. Once one
+    came, more are ignored while the command records what it finished. A signal already ignored
+    (``nohup``) stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = ("SIGTERM", "SIGHUP")
+    watched = [
+        number
+        for number in (getattr(signal, name) for name in names if hasattr(signal, name))
+        if signal.getsignal(number) is signal.SIG_DFL
+    ]
+
+    def interrupt(_number: int, _frame: object) -> None:
+        for number in watched:
+            signal.signal(number, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    for number in watched:
+        signal.signal(number, interrupt)
+    try:
+        yield
+    finally:
+        for number in watched:
+            signal.signal(number, signal.SIG_DFL)
+
+
+_QUOTED_COMMAND = re.compile(r"'(companion [^']*)'")
+_REPEATED = ("--vault", "--passphrase-file")
+
+
+def _with_given_options(hint: str, args: list[str]) -> str:
+    """A command a hint suggests ('companion verify --full') repeats the --vault and
+    --passphrase-file this one was given, where it takes them: else it would use another vault."""
+    given = [(name, value) for name in _REPEATED if (value := _option_value(args, name))]
+    if not given or "'companion " not in hint:
+        return hint
+
+    def repeat(match: re.Match[str]) -> str:
+        command = match.group(1)
+        takes = _options_of(command.split()[1:])
+        extra = [
+            f"{name} {shlex.quote(value)}"
+            for name, value in given
+            if name in takes and name not in command
+        ]
+        return "'" + " ".join([command, *extra]) + "'"
+
+    return _QUOTED_COMMAND.sub(repeat, hint)
+
+
+def _option_value(args: list[str], name: str) -> str | None:
+    for index, arg in enumerate(args):
+        if arg == name and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _options_of(words: list[str]) -> set[str]:
+    """The option names of the command that ``words`` (``["key", "add", "--x"]``) names."""
+    command: Any = typer.main.get_command(app)
+    for word in words:
+        sub = getattr(command, "commands", {}).get(word)
+        if sub is None:
+            break
+        command = sub
+    return {name for param in command.params for name in getattr(param, "opts", ())}
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,7 +60,8 @@ def backup(
             metavar="SOURCE",
             help="Where the photos are: usb (the only iPhone connected by cable), usb:UDID "
             "(one of several, see 'companion devices'), or folder:PATH (a camera-roll export "
-            "or a mounted DCIM folder).",
+            "or a mounted DCIM folder; when PATH holds a DCIM folder, only DCIM/ is backed up, "
+            "and the summary counts and names the folders of photos beside it).",
         ),
     ] = "usb",
     vault: VaultOpt = None,
@@ -84,7 +86,9 @@ def backup(
 
     Only new or changed files are read; each is hashed, encrypted and written once (identical
     files are stored once). Interrupt it at any time: the next run resumes where it stopped.
-    Files that fail (changed while read, unreadable) are listed and retried next run (exit 4).
+    Files that fail (changed while read, unreadable) are listed and retried next run (exit 4);
+    photos and videos stored with a warning (an empty file, bytes that are no picture) are
+    listed too (exit 4).
     """
     root = vault_path(vault)
     options = ConnectOptions(
@@ -139,6 +143,7 @@ def _render(report: BackupReport, as_json: bool) -> None:
         )
         for path in report.would_store:
             typer.echo(f"  + {path}")
+        _render_left_out(report)
         return
     typer.echo(
         f"Backed up {report.new} new files ({human_bytes(report.bytes_read)} read); "
@@ -149,3 +154,27 @@ def _render(report: BackupReport, as_json: bool) -> None:
         typer.echo(f"  warning: {path}: {reason}", err=True)
     for path, reason in sorted(report.failed.items()):
         typer.echo(f"  failed: {path}: {reason}", err=True)
+    _render_left_out(report)
+
+
+_LEFT_OUT_SHOWN = 3  # folders named in the note; the rest are counted
+
+
+def _render_left_out(report: BackupReport) -> None:
+    """Say which photos beside DCIM/ the source did not look at, and how to back them up."""
+    if not report.left_out:
+        return
+    total = sum(report.left_out.values())
+    folders = [name for name in report.left_out if name]
+    parts = [f"{name}/ ({report.left_out[name]})" for name in folders[:_LEFT_OUT_SHOWN]]
+    if len(folders) > _LEFT_OUT_SHOWN:
+        parts.append(f"{len(folders) - _LEFT_OUT_SHOWN} more folders")
+    if "" in report.left_out:
+        parts.append(f"{report.left_out['']} at the top, beside DCIM/")
+    typer.echo(
+        f"Note: {total} photos and videos outside DCIM/ were not looked at: "
+        f"{', '.join(parts)}. Only DCIM/ is backed up from a folder that holds one."
+    )
+    for name in folders[:_LEFT_OUT_SHOWN]:
+        spec = shlex.quote(f"{report.source}/{name}")
+        typer.echo(f"  to back up {name}/: companion backup --from {spec}")

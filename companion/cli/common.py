@@ -15,12 +15,13 @@ from typing import Annotated, Any
 
 import typer
 
+from companion.cli import terminal
 from companion.errors import UsageError
 
 EXIT_STATUS = """\
-Exit status: 0 ok · 1 unexpected error · 2 usage · 3 cancelled · 4 partial (some assets failed)
-· 10 source unavailable · 11 vault locked by another command · 12 wrong passphrase
-· 13 integrity failure · 14 unsafe delete refused.
+Exit status: 0 ok · 1 unexpected error · 2 usage (also a vault folder you may not use)
+· 3 cancelled or interrupted · 4 partial (some assets failed) · 10 source unavailable
+· 11 vault locked by another command · 12 wrong passphrase · 13 integrity failure.
 """
 
 PASSPHRASE_ENV = "COMPANION_PASSPHRASE"  # noqa: S105 (a variable name, not a secret)
@@ -109,7 +110,7 @@ def read_passphrase(
     use_env: bool = True,
 ) -> str:
     """--passphrase-file, then $COMPANION_PASSPHRASE (unless ``use_env`` is off, as for a new
-    passphrase), then a hidden prompt on a terminal."""
+    passphrase), then a hidden prompt on the terminal (never on stdout: see ``terminal``)."""
     if pass_file is not None:
         try:
             lines = pass_file.read_text("utf-8").splitlines()
@@ -123,14 +124,13 @@ def read_passphrase(
     from_env = os.environ.get(PASSPHRASE_ENV) if use_env else None
     if from_env is not None:
         return from_env
-    if not sys.stdin.isatty():
+    if not terminal.has_terminal():
         raise UsageError(
             "no passphrase given and no terminal to ask for one",
             hint=f"Set {PASSPHRASE_ENV} or use --passphrase-file "
             "(--new-passphrase-file for a new passphrase).",
         )
-    value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
-    return value
+    return terminal.ask_hidden(prompt, confirm=confirm)
 
 
 def parse_day(text: str | None, *, end: bool = False) -> datetime | None:
@@ -233,3 +233,13 @@ def closing_connector(connector: object) -> Iterator[None]:
         close = getattr(connector, "close", None)
         if callable(close):
             close()
+
+
+def given_options(vault: Path | None, passphrase_file: Path | None = None) -> str:
+    """The --vault and --passphrase-file this command was given, to repeat in the commands it
+    suggests next (without them, the suggestion would use the default vault): "" or
+    " --vault DIR --passphrase-file FILE"."""
+    import shlex
+
+    given = (("--vault", vault), ("--passphrase-file", passphrase_file))
+    return "".join(f" {name} {shlex.quote(str(value))}" for name, value in given if value)

@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from companion.cli.common import EXIT_STATUS, JsonOpt, emit_json, human_bytes
+from companion.cli.common import EXIT_STATUS, JsonOpt, byte_bar, count_bar, emit_json, human_bytes
+from companion.errors import UsageError
+
+
+class _TerminalView:
+    """The tour's progress bars and step times, on stderr and only on a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+
+    @contextmanager
+    def bar(self, desc: str, *, in_bytes: bool) -> Iterator[Callable[[int, int], None]]:
+        if not in_bytes:
+            with count_bar(desc, enabled=self.enabled) as update:
+                yield update
+            return
+        with byte_bar(0, desc, enabled=self.enabled) as bar:
+
+            def update(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            yield update
+
+    def took(self, step: str, seconds: float) -> None:
+        if self.enabled:
+            typer.echo(f"    done in {_duration(seconds)}", err=True)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
 
 
 def register(app: typer.Typer) -> None:
@@ -35,11 +70,20 @@ def demo(
     them and checks that each one comes back byte for byte. Then it scans the vault for private
     shots (the simulated phone has a card screenshot, a 2FA QR code, recovery words and photos
     taken at home) and writes the photo-permission checklist for its apps, in English and French.
+    On a terminal, each step shows a progress bar and how long it took.
     """
+    existing = next((p for p in (workdir, *workdir.parents) if p.exists()), workdir)
+    if not existing.is_dir():
+        what = "" if existing == workdir else f" cannot be a folder: {existing}"
+        raise UsageError(
+            f"--dir {workdir}{what} is a file, not a folder",
+            hint="Give --dir a folder (it is made if missing), or leave --dir out to use "
+            "./companion-demo.",
+        )
     from companion.demo import DEMO_PASSPHRASE, run_demo  # loads Pillow and the USB stack
 
     say = (lambda _line: None) if as_json else typer.echo
-    report = run_demo(workdir, say, seed=seed)
+    report = run_demo(workdir, say, seed=seed, view=_TerminalView(enabled=not as_json))
     if as_json:
         emit_json(report)
         return

@@ -14,11 +14,12 @@ def register(app: typer.Typer) -> None:
 
 
 def devices(usbmux: UsbmuxOpt = None, as_json: JsonOpt = False) -> None:
-    """List the iPhones connected by USB: name, model, iOS version, UDID, and whether each one
-    trusts this computer.
+    """List the iPhones connected by USB: name, model, iOS version, UDID, whether each one
+    trusts this computer, and whether it is locked.
 
     Nothing is paired or changed: a phone that does not trust this computer yet shows only what
-    it tells anyone. 'companion backup' asks you to tap Trust when it needs to.
+    it tells anyone, and one that trusts it but is locked shows only its UDID. 'companion backup'
+    asks you to tap Trust when it needs to (unlock the phone first).
     """
     from companion.connectors.usb import list_devices  # loads the USB library only when asked
 
@@ -34,12 +35,15 @@ def devices(usbmux: UsbmuxOpt = None, as_json: JsonOpt = False) -> None:
 
 
 def _line(device: DeviceInfo) -> str:
-    if device.locked:
-        state = "locked: unlock it to see more"
-    elif device.trusted:
-        state = "trusts this computer"
-    else:
-        state = "does not trust this computer yet"
+    state = _STATES[(device.trusted is True, device.locked is True)]
     model = device.model or "iPhone"
     ios = f"iOS {device.os_version}" if device.os_version else "iOS ?"
     return f"{device.name}  {model}  {ios}  {device.identifier}  ({state})"
+
+
+_STATES = {  # (trusts this computer, passcode-locked now) -> what to say
+    (True, False): "trusts this computer",
+    (True, True): "trusts this computer; locked: unlock it to back it up",
+    (False, False): "does not trust this computer yet",
+    (False, True): "does not trust this computer yet; locked: unlock it to answer Trust",
+}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -29,8 +30,17 @@ NewPassFileOpt = Annotated[
 ]
 
 
-def _new_passphrase(new_file: Path | None) -> str:
-    return read_passphrase(new_file, confirm=True, prompt="New passphrase", use_env=False)
+def _with_new_passphrase(
+    change: Callable[[Path, str, str, int], object],
+    vault: Path | None,
+    passphrase_file: Path | None,
+    new_file: Path | None,
+    work_factor: int,
+) -> None:
+    """Ask for the current passphrase, then a new one (typed twice), and apply ``change``."""
+    current = read_passphrase(passphrase_file, prompt="Current passphrase")
+    new = read_passphrase(new_file, confirm=True, prompt="New passphrase", use_env=False)
+    change(vault_path(vault), current, new, work_factor)
 
 
 @app.command("add", epilog=EXIT_STATUS)
@@ -41,9 +51,8 @@ def add(
     work_factor: WorkFactorOpt = DEFAULT_WORK_FACTOR,
 ) -> None:
     """Add another passphrase that opens the vault (e.g. one kept by someone you trust)."""
-    current = read_passphrase(passphrase_file, prompt="Current passphrase")
-    keys.add_passphrase(
-        vault_path(vault), current, _new_passphrase(new_passphrase_file), work_factor
+    _with_new_passphrase(
+        keys.add_passphrase, vault, passphrase_file, new_passphrase_file, work_factor
     )
     typer.echo("Added a passphrase. Every passphrase opens the same vault.")
 
@@ -56,9 +65,8 @@ def passwd(
     work_factor: WorkFactorOpt = DEFAULT_WORK_FACTOR,
 ) -> None:
     """Change a passphrase. Only a small key file is rewritten; no photo is re-encrypted."""
-    current = read_passphrase(passphrase_file, prompt="Current passphrase")
-    keys.change_passphrase(
-        vault_path(vault), current, _new_passphrase(new_passphrase_file), work_factor
+    _with_new_passphrase(
+        keys.change_passphrase, vault, passphrase_file, new_passphrase_file, work_factor
     )
     typer.echo("Passphrase changed.")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import random
+import shlex
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +28,7 @@ from companion.errors import ExitCode, UsageError
 from companion.vault import Vault
 from companion.vault.pool import WorkerPool, default_workers
 from companion.vault.restore import restore as restore_assets
-from companion.vault.status import summarize
+from companion.vault.status import VaultStatus, summarize
 from companion.vault.verify import VerifyMode, plan_size
 from companion.vault.verify import verify as verify_vault
 
@@ -183,28 +185,29 @@ def _asset_fields(s: object) -> dict[str, object]:
 def status(
     vault: VaultOpt = None, passphrase_file: PassFileOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """Summarise the vault: how many files, how much space, which dates, last backup and check."""
+    """Summarise the vault: how many files, how much space, which dates, last backup and check.
+
+    A backup that stopped before its end is shown as interrupted, and sources that hold the same
+    files (one folder backed up under two names) are named: those files count, and restore,
+    under each.
+    """
     root = vault_path(vault)
     with Vault.open(root, read_passphrase(passphrase_file)) as opened:
         summary = summarize(opened)
     if as_json:
         emit_json({"vault": root, **_plain_status(summary)})
         return
-    kinds = ", ".join(f"{n} {k}" for k, n in summary.by_kind) or "nothing yet"
+    kinds = ", ".join(f"{c.count} {k}" for k, c in summary.by_kind.items() if c.count)
     typer.echo(f"Vault {root}")
-    typer.echo(f"  files       {summary.assets} ({kinds}), {human_bytes(summary.bytes)}")
+    typer.echo(
+        f"  files       {summary.assets} ({kinds or 'nothing yet'}), {human_bytes(summary.bytes)}"
+    )
     typer.echo(
         f"  on disk     {human_bytes(summary.stored_bytes)} in {summary.objects} encrypted objects"
     )
     if summary.first_capture and summary.last_capture:
         typer.echo(f"  captured    {summary.first_capture.date()} to {summary.last_capture.date()}")
-    if summary.last_backup:
-        counts = dict(summary.last_backup.counts)
-        typer.echo(
-            f"  last backup {summary.last_backup.at:%Y-%m-%d %H:%M} UTC from "
-            f"{summary.last_backup.source}: {counts.get('new', 0)} new, "
-            f"{counts.get('failed', 0)} failed"
-        )
+    _backup_lines(summary)
     verified = (
         f"{summary.last_verify:%Y-%m-%d %H:%M} UTC: {summary.verified_ok} files intact, "
         f"{summary.verified_bad} damaged"
@@ -213,9 +216,49 @@ def status(
     )
     typer.echo(f"  last verify {verified}")
     typer.echo(f"  passphrases {summary.passphrases}")
+    _shared_lines(summary)
 
 
-def _plain_status(summary: object) -> dict[str, object]:
-    from dataclasses import asdict
+def _backup_lines(summary: VaultStatus) -> None:
+    last, stopped = summary.last_backup, summary.interrupted
+    finished = (
+        f"{last.at:%Y-%m-%d %H:%M} UTC from {last.source}: {last.new} new, {last.failed} failed"
+        if last
+        else None
+    )
+    if stopped is None:
+        typer.echo(f"  last backup {finished or 'never (run companion backup)'}")
+        return
+    again = "companion backup" + (
+        f" --from {shlex.quote(stopped.sources[0])}" if len(stopped.sources) == 1 else ""
+    )
+    typer.echo(
+        f"  last backup interrupted at {stopped.at:%Y-%m-%d %H:%M} UTC "
+        f"({', '.join(stopped.sources)}), {stopped.files} file{'s' if stopped.files != 1 else ''}"
+        f" stored; run {again} to finish"
+    )
+    if finished:
+        typer.echo(f"  before that {finished}")
 
-    return asdict(summary)  # type: ignore[call-overload, no-any-return]
+
+def _shared_lines(summary: VaultStatus) -> None:
+    for shared in summary.shared[:_SHARED_SHOWN]:
+        first, second = shared.sources
+        typer.echo(
+            f"  same files  {first} and {second} hold {shared.files} of the same files "
+            f"({human_bytes(shared.bytes)}): they count and restore under each"
+        )
+    if len(summary.shared) > _SHARED_SHOWN:
+        typer.echo(f"              and {len(summary.shared) - _SHARED_SHOWN} more pairs of sources")
+    if summary.shared:
+        typer.echo(
+            "              (one folder backed up under two names? back it up under one of them "
+            "from now on)"
+        )
+
+
+_SHARED_SHOWN = 3
+
+
+def _plain_status(summary: VaultStatus) -> dict[str, object]:
+    return asdict(summary)

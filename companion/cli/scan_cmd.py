@@ -19,6 +19,7 @@ from companion.cli.common import (
     closing_connector,
     count_bar,
     emit_json,
+    given_options,
     read_passphrase,
     vault_path,
 )
@@ -98,7 +99,8 @@ def scan(
     The vault is scanned incrementally (only what the current detectors have not seen) and the
     findings are stored in it, encrypted. --json prints one JSON object per flagged asset, one
     per line. Detectors whose libraries are missing say so, with the install command; the others
-    still run. See why one photo was flagged with --explain.
+    still run. See why one photo was flagged with --explain. Files that cannot be read as
+    pictures (empty, an unknown format, cut short) are counted and named (exit 4).
     """
     from companion.sensitivity import scan as scanning
 
@@ -130,11 +132,14 @@ def scan(
             "skipped (over 100 MB for a video): check them yourself.",
             err=True,
         )
-    if report.failed:
-        for path, why in report.failed[:20]:
-            typer.echo(f"failed: {path}: {why}", err=True)
-        return int(ExitCode.PARTIAL)
-    return 0
+    for path, why in report.unreadable[:_LISTED]:
+        typer.echo(f"not looked at: {path}: {why}", err=True)
+    for path, why in report.failed[:_LISTED]:
+        typer.echo(f"failed: {path}: {why}", err=True)
+    return int(ExitCode.PARTIAL) if report.failed or report.unreadable else 0
+
+
+_LISTED = 20  # files named per problem; the summary counts them all
 
 
 def _scan_source(
@@ -184,9 +189,13 @@ def _result_json(result: Any, categories: list[str] | None) -> dict[str, Any]:
 
 def _table(report: Any) -> None:
     flagged = report.flagged()
+    unread = ""
+    if report.unreadable or report.failed:
+        count = len(report.unreadable) + len(report.failed)
+        unread = f"; {count} could not be read and were not looked at (listed below)"
     typer.echo(
         f"Scanned {report.scanned} files ({report.up_to_date} already up to date): "
-        f"{len(flagged)} look private."
+        f"{len(flagged)} look private{unread}."
     )
     examples: dict[str, list[str]] = {}
     for result in report.results:
@@ -247,7 +256,8 @@ def places_list(
         emit_json(places)
         return
     if not places:
-        typer.echo("No private place yet: companion places add home --lat ... --lon ...")
+        again = given_options(vault, passphrase_file)
+        typer.echo(f"No private place yet: companion places add home --lat ... --lon ...{again}")
     for p in places:
         typer.echo(f"{p.name}  {p.lat:.5f}, {p.lon:.5f}  {p.radius_m:.0f} m")
 

@@ -12,6 +12,7 @@ from companion.cli.common import (
     PassFileOpt,
     VaultOpt,
     emit_json,
+    given_options,
     read_passphrase,
     vault_path,
 )
@@ -53,4 +54,7 @@ def init(
         emit_json({"vault": root, "recipient": recipient})
     else:
         typer.echo(f"Created a vault in {root}")
-        typer.echo("Next: companion backup --from folder:PATH   (see companion backup --help)")
+        again = given_options(vault, passphrase_file)
+        typer.echo(
+            f"Next: companion backup --from folder:PATH{again}   (see companion backup --help)"
+        )

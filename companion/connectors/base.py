@@ -20,8 +20,8 @@ never decides what to back up. Contract (checked for every connector by
   the source itself (``DeviceError``: a cable pulled) stops a run.
 
 Optional abilities are separate protocols a connector may also satisfy: ``Prober``,
-``Shareable``, ``ReadAhead``, ``Preparable``, ``Reconnectable``, ``AppLister`` (a ``Remover``
-comes with the cleanup issue).
+``Shareable``, ``ReadAhead``, ``Preparable``, ``Reconnectable``, ``AppLister``, ``Selective``
+(a ``Remover`` comes with the cleanup issue).
 
 A connector that holds a link (a USB session) also has ``close()``; callers use
 ``contextlib.closing`` or call it when done. Connectors without one need no closing.
@@ -144,3 +144,15 @@ class AppLister(Protocol):
     """
 
     def list_apps(self, *, include_system: bool = False) -> list[AppInfo]: ...
+
+
+@runtime_checkable
+class Selective(Protocol):
+    """A connector that lists only part of what it was pointed at, and can say what it skipped.
+
+    ``left_out()``, after a full ``list_assets()``: how many photos and videos were seen but not
+    listed, by folder relative to the source (``""`` for its top), most first. A ``folder:``
+    media root lists only ``DCIM/`` and counts what lies beside it, from directory entries alone.
+    """
+
+    def left_out(self) -> dict[str, int]: ...

@@ -3,7 +3,10 @@
 ``folder:PATH`` (``~`` expanded) may name the phone's media root (the folder holding ``DCIM/``),
 a ``DCIM`` folder itself, or any folder of photos. When the root holds a ``DCIM`` folder only
 ``DCIM/`` is listed: beside it, a mounted phone keeps ``PhotoData/`` (thumbnails, a live
-database) and app folders that are not the camera roll. Paths stay relative to the root given.
+database) and app folders that are not the camera roll. Photos and videos beside ``DCIM/`` (an
+export's ``other/holiday.jpg``) are counted per folder from directory entries alone, never
+opened, so a backup can say what it left out (``left_out``); a phone's own folders are not
+counted. Paths stay relative to the root given.
 
 Listing walks depth-first in sorted name order and uses only directory entries and ``lstat``.
 It skips hidden names (``.DS_Store``, AppleDouble ``._*`` files, ``.Trashes``), anything that is
@@ -25,6 +28,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO
 
 from companion.connectors.base import ConnectOptions
+from companion.connectors.beside import count_beside_dcim
 from companion.connectors.kinds import kind_of_suffix
 from companion.connectors.metadata import read_facts
 from companion.errors import SourceChanged, SourceUnavailable, UsageError
@@ -63,6 +67,7 @@ class FolderConnector:
             raise SourceUnavailable(
                 f"cannot resolve folder {rest!r}: {exc}", hint="Check the path you gave."
             ) from exc
+        self._left_out: dict[str, int] = {}
 
     @property
     def source(self) -> str:
@@ -82,9 +87,17 @@ class FolderConnector:
         dcim = self._root / "DCIM"
         if dcim.is_dir() and not dcim.is_symlink():
             logger.debug("%s holds DCIM/: listing the camera roll only", self._root)
+            self._left_out = count_beside_dcim(self._root)
             yield from self._walk(dcim, "DCIM/", top=True)
         else:
+            self._left_out = {}
             yield from self._walk(self._root, "", top=True)
+
+    def left_out(self) -> dict[str, int]:
+        """``Selective``: photos and videos beside ``DCIM/`` that the last listing skipped, by
+        top folder (``""`` for files at the root itself), most first; empty when the root holds
+        no ``DCIM/``. Counted from directory entries only (names, no file opened)."""
+        return dict(self._left_out)
 
     def open(self, asset: Asset) -> BinaryIO:
         """A buffered stream of the file's bytes as they are now, to their end.

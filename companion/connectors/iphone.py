@@ -99,8 +99,12 @@ def choose_device(devices: list[tuple[str, str]], wanted: str | None) -> str:
     return serials[0]
 
 
-def device_info(values: dict[str, Any], *, trusted: bool) -> DeviceInfo:
+def device_info(values: dict[str, Any], *, trusted: bool, locked: bool = False) -> DeviceInfo:
+    """A phone from its lockdown values. ``PasswordProtected`` (told to any computer, trusted or
+    not) says whether it is passcode-locked right now; ``locked`` is what a refused session
+    showed (a phone that trusts this computer but is locked opens none)."""
     udid = str(values.get("UniqueDeviceID", ""))
+    said = values.get("PasswordProtected")
     product_type = _text(values.get("ProductType"))
     return DeviceInfo(
         source=f"usb:{udid}",
@@ -110,7 +114,7 @@ def device_info(values: dict[str, Any], *, trusted: bool) -> DeviceInfo:
         identifier=udid,
         product_type=product_type,
         trusted=trusted,
-        locked=False,
+        locked=locked or (said if isinstance(said, bool) else None),
     )
 
 

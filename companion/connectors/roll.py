@@ -38,7 +38,7 @@ ADJUSTMENTS = "Adjustments"
 RECIPE = "Adjustments.plist"
 
 
-def kind_of(path: str) -> AssetKind:
+def phone_kind(path: str) -> AssetKind:
     """What a phone's file is; the edit recipe beside a render is a sidecar like an ``.AAE``."""
     return AssetKind.SIDECAR if path.endswith("/" + RECIPE) else kinds.kind_of(path)
 
@@ -117,13 +117,13 @@ def _owner(
             return by_stem.get("/".join(parts[:-2]))
         return None
     record = by_stem.get(_without_suffix(path))
-    if record is not None and (record.live or kind_of(path) is AssetKind.SIDECAR):
+    if record is not None and (record.live or phone_kind(path) is AssetKind.SIDECAR):
         return record
     return None
 
 
 def _asset(source: str, path: str, stat: FileStat, owner: PhotoRecord | None) -> Asset:
-    kind = kind_of(path)
+    kind = phone_kind(path)
     if owner is None:
         return Asset(source, path, stat.size, stat.mtime_ns, kind)
     own = owner.path == path

@@ -80,6 +80,17 @@ class Detector(Protocol):
     def detect(self, subject: Subject) -> Verdict: ...
 
 
+def no_telemetry() -> None:
+    """Call before anything imports onnxruntime (the nudity models, the OCR engine).
+
+    Imported without ORT_DISABLE_TELEMETRY=1, onnxruntime writes a random device id and a
+    telemetry database under ~/.cache/Microsoft (``$XDG_CACHE_HOME``) for its maker's telemetry.
+    Nothing about a scan leaves this computer, so it is always off, whatever the environment says;
+    set in ``os.environ``, it also holds in the worker processes the scan starts.
+    """
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
+
 @dataclass(frozen=True, slots=True)
 class DetectorSpec:
     """A registered detector: enough to plan a scan without importing anything heavy."""
@@ -103,8 +114,6 @@ class DetectorSpec:
         return self.version_of(settings)
 
     def load(self, settings: ScanSettings) -> Detector:
-        # onnxruntime otherwise writes a telemetry session file (a first-launch time and a random
-        # id) into the temporary folder on import; nothing of ours should land there.
-        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+        no_telemetry()
         factory: Callable[[ScanSettings], Detector] = importlib.import_module(self.module).load
         return factory(settings)

@@ -4,13 +4,16 @@ The cheap view is the reduced image: a JPEG decoded with ``draft`` (the decoder 
 does not need), a HEIC's embedded thumbnail when it is large enough, a PNG as it is, each scaled
 to about 1024 px. The full image is decoded only when a detector asks (QR codes and text in
 screenshots). A video gives a few keyframes. Bytes that cannot be decoded give no image and a
-``problem`` in words; detectors then report that they saw nothing, and the scan goes on.
+``problem`` in words ("not a readable picture (unknown format)", "the picture is cut short");
+detectors then report that they saw nothing, and the scan goes on and counts the file as
+``unreadable`` (a missing decoder library is a problem too, but not the file's).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
 from typing import Any
 
@@ -47,11 +50,22 @@ class Subject:
         self._full: Any = None
         self._frames: list[Any] | None = None
         self._problem: str | None = None
+        self._unreadable: str | None = None
         self._tried: set[str] = set()
 
     def problem(self) -> str | None:
         self.reduced()
         return self._problem
+
+    def unreadable(self) -> str | None:
+        """Why these bytes could not be decoded, if a view was asked for and failed on them;
+        decodes nothing itself (a scan whose detectors decode nothing tells nothing here)."""
+        return self._unreadable
+
+    def _failed(self, exc: Exception) -> None:
+        self._problem = _describe(exc, self._data, video=is_video(self.asset))
+        if not isinstance(exc, ImportError):  # a missing library is not the file's fault
+            self._unreadable = self._problem
 
     def _open(self) -> Any:
         from PIL import Image
@@ -73,7 +87,7 @@ class Subject:
             self.cache["from_thumbnail"] = thumbnail is not None
             self._reduced = _reduce(thumbnail or self._decode(reduced=True))
         except Exception as exc:  # any decoder error: this asset is skipped, not the scan
-            self._problem = _describe(exc)
+            self._failed(exc)
         return self._reduced
 
     def full(self) -> Any:
@@ -86,7 +100,7 @@ class Subject:
         try:
             self._full = self._decode(reduced=False)
         except Exception as exc:
-            self._problem = _describe(exc)
+            self._failed(exc)
         return self._full
 
     def frames(self) -> list[Any]:
@@ -109,8 +123,8 @@ class Subject:
     def _thumbnail(self) -> Any:
         """A HEIC's embedded thumbnail when it is at least ``THUMBNAIL_MIN`` px (about 6 ms,
         against up to two seconds for the full decode)."""
-        if not self.asset.name.lower().endswith((".heic", ".heif")):
-            return None
+        if not self.asset.name.lower().endswith((".heic", ".heif")) or self._data[4:8] != b"ftyp":
+            return None  # not a HEIF inside (a JPEG named .HEIC): Pillow finds out what it is
         import pillow_heif
 
         primary: Any = pillow_heif.open_heif(io.BytesIO(self._data))[0]
@@ -164,7 +178,7 @@ class Subject:
                             kept, stride = kept[::2], stride * 2
                     seen += 1
         except Exception as exc:  # an unreadable movie is skipped, not the scan
-            self._problem = _describe(exc)
+            self._failed(exc)
             return []
         step = max(1, len(kept) // VIDEO_FRAMES)
         return kept[::step][:VIDEO_FRAMES]
@@ -181,9 +195,35 @@ def _reduce(image: Any, side: int = REDUCED) -> Any:
     return image
 
 
-def _describe(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"cannot decode: {text[:120]}"
+_OBJECT_REPR = re.compile(r"\s*<[^<>]* at 0x[0-9a-fA-F]+>")  # "<_io.BytesIO object at 0x...>"
+_CUT_SHORT = ("truncated", "broken data stream", "unexpected end", "premature end")
+
+
+def _describe(exc: Exception, data: bytes, *, video: bool = False) -> str:
+    """Why bytes could not be decoded, in words a person reads (never a Python object's repr).
+
+    Pillow says "cannot identify image file <_io.BytesIO ...>" (``UnidentifiedImageError``) for
+    bytes of no format it knows, "image file is truncated" or "Truncated File Read" (``OSError``)
+    for a picture that stops early; pillow-heif's ``ValueError`` says "Invalid input: ..." for a
+    damaged HEIF; PyAV's ``InvalidDataError`` for a movie it cannot parse.
+    """
+    what = "video" if video else "picture"
+    text = _OBJECT_REPR.sub("", str(exc)).strip()
+    text = text.splitlines()[0] if text else type(exc).__name__
+    if isinstance(exc, ImportError):
+        return f"cannot decode: {exc.name or text} is not installed"
+    if not data:
+        return f"not a readable {what} (an empty file)"
+    if any(word in text.lower() for word in _CUT_SHORT):
+        return f"the {what} is cut short"
+    if type(exc).__name__ in ("UnidentifiedImageError", "InvalidDataError"):
+        return f"not a readable {what} (unknown format)"
+    if text.startswith("Invalid input"):  # pillow-heif: "Invalid input: No 'meta' box: ..."
+        detail = text.rsplit(": ", 1)[-1].rstrip(".")
+        return f"not a readable {what} (damaged HEIF: {detail[:1].lower()}{detail[1:80]})"
+    if type(exc).__name__ == "DecompressionBombError" or "too large" in text:
+        return f"not looked at: {text[:120]}"
+    return f"not a readable {what} ({text[:120]})"
 
 
 _heif_registered = False

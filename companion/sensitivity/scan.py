@@ -20,7 +20,7 @@ from datetime import datetime
 from companion.model import Asset, AssetKind, DetectorRun, Finding, ScanRecord, StoredAsset
 from companion.sensitivity.base import CONTEXT, DetectorSpec, ScanSettings
 from companion.sensitivity.detectors import select
-from companion.sensitivity.worker import FAILED, Job, run_job
+from companion.sensitivity.worker import FAILED, Job, JobResult, scan_job
 from companion.vault import Vault
 from companion.vault.pool import auto_workers
 
@@ -54,6 +54,9 @@ class ScanReport:
     scanned: int = 0  # objects the detectors looked at in this run
     up_to_date: int = 0  # objects every selected detector had already seen at its version
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
+    # (path, why) of files looked at in this run whose bytes no detector could decode: an
+    # empty file, an unknown format, a picture cut short. Scanned (and recorded) all the same.
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
     too_large: list[str] = field(default_factory=list)  # paths not scanned: over the size bound
     unavailable: dict[str, str] = field(default_factory=dict)  # detector -> why, with the hint
     results: list[AssetScan] = field(default_factory=list)  # every scanned asset, scan order
@@ -116,8 +119,10 @@ def scan_vault(
             report.too_large.append(stored.asset.path)
             continue
         todo.append((stored, Job(stored.asset, needed, settings)))
-    for stored, runs in _run(vault, todo, jobs, progress, report):
-        merged = _merge(previous.get(stored.object_id), runs, versions)
+    for stored, result in _run(vault, todo, jobs, progress, report):
+        if result.unreadable is not None:
+            report.unreadable.append((stored.asset.path, result.unreadable))
+        merged = _merge(previous.get(stored.object_id), result.runs, versions)
         stamp = now() if now else vault.now()
         vault.record_scan(ScanRecord(stored.object_id, stamp, merged))
         report.results.append(AssetScan(stored.asset, stored.asset_id, merged))
@@ -132,7 +137,7 @@ def _run(
     jobs: int | None,
     progress: Progress | None,
     report: ScanReport,
-) -> Iterator[tuple[StoredAsset, tuple[DetectorRun, ...]]]:
+) -> Iterator[tuple[StoredAsset, JobResult]]:
     total = len(todo)
     workers = jobs or (auto_workers(0, total) if total >= PARALLEL_MIN_ITEMS else 1)
     if workers <= 1:
@@ -143,13 +148,13 @@ def _run(
             except Exception as exc:  # a damaged object: reported, the scan goes on
                 report.failed.append((stored.asset.path, str(exc)))
                 continue
-            yield stored, run_job(buffer.getvalue(), job)
+            yield stored, scan_job(buffer.getvalue(), job)
             if progress:
                 progress(done, total)
         return
     by_object = {stored.object_id: stored for stored, _ in todo}
     items = [(s.object_id, s.asset.size, job) for s, job in todo]
-    task = vault.plaintext_task(run_job)
+    task = vault.plaintext_task(scan_job)
     with vault.pool(workers) as pool:
         for done, (item, result) in enumerate(pool.run(task, items, lambda _n: None), 1):
             stored = by_object[item[0]]
@@ -202,8 +207,10 @@ def scan_assets(
                 except Exception as exc:  # the source could not give this file: next one
                     report.failed.append((asset.path, str(exc)))
                 else:
-                    runs = run_job(data, Job(asset, versions, settings))
-                    report.results.append(AssetScan(asset, None, runs))
+                    result = scan_job(data, Job(asset, versions, settings))
+                    if result.unreadable is not None:
+                        report.unreadable.append((asset.path, result.unreadable))
+                    report.results.append(AssetScan(asset, None, result.runs))
                     report.scanned += 1
         if progress:
             progress(done, total)

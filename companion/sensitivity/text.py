@@ -16,7 +16,7 @@ from typing import Any
 
 from companion.model import Asset, Finding
 from companion.sensitivity import lexicon, validators
-from companion.sensitivity.base import ScanSettings, Subject, Verdict
+from companion.sensitivity.base import ScanSettings, Subject, Verdict, no_telemetry
 from companion.sensitivity.decode import is_image
 
 NAME = "text"
@@ -38,6 +38,7 @@ def _engine() -> Any:
     global _ENGINE  # noqa: PLW0603 (once per process)
     if _ENGINE is None:
         logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        no_telemetry()
         from rapidocr import RapidOCR
 
         _ENGINE = RapidOCR(

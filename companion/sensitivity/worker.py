@@ -40,9 +40,26 @@ def _detector(name: str, settings: ScanSettings) -> Detector:
     return _loaded[key]
 
 
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """The runs of one job, and why its bytes could not be decoded, if a detector found so."""
+
+    runs: tuple[DetectorRun, ...]
+    unreadable: str | None = None
+
+
+def scan_job(data: bytes, job: Job) -> JobResult:
+    """``run_job``, telling also whether the bytes were a readable picture or movie."""
+    subject = Subject(job.asset, data)
+    return JobResult(_runs(subject, job), subject.unreadable())
+
+
 def run_job(data: bytes, job: Job) -> tuple[DetectorRun, ...]:
     """Every detector of ``job`` on ``data``, in order; one run each."""
-    subject = Subject(job.asset, data)
+    return _runs(Subject(job.asset, data), job)
+
+
+def _runs(subject: Subject, job: Job) -> tuple[DetectorRun, ...]:
     runs = []
     for name, current in job.detectors:
         version = current

@@ -126,6 +126,20 @@ def build_phone(
     return _phone(root, record)
 
 
+def built_phone(
+    root: Path,
+    *,
+    seed: int = 7,
+    size: str = "small",
+    count: int | None = None,
+    cloud_only: int = 0,
+    ios: str | None = None,
+) -> SamplePhone | None:
+    """The phone ``build_phone`` would reuse under ``root`` for these arguments, or None when
+    it would build one. Reads only the manifest."""
+    return _load(root, _arguments(seed, size, count, cloud_only, ios))
+
+
 def cached_phone(
     *,
     seed: int = 7,

@@ -11,9 +11,17 @@ import contextlib
 import errno
 import os
 import secrets
+import shlex
+from collections.abc import Iterator
 from pathlib import Path
 
-from companion.errors import StorageFull, VaultError
+from companion.errors import (
+    CompanionError,
+    IntegrityError,
+    StorageFull,
+    VaultError,
+    VaultInaccessible,
+)
 
 
 def fsync_dir(path: Path) -> None:
@@ -85,8 +93,116 @@ def atomic_write(final: Path, data: bytes, tmp_dir: Path, *, overwrite: bool = T
             temp.unlink()
         if exc.errno == errno.ENOSPC:
             raise StorageFull(f"the disk is full while writing {final.name}") from exc
-        raise VaultError(f"cannot write {final}: {exc.strerror}") from exc
+        # Every caller's tmp_dir is the vault's own tmp/, so its parent is the vault.
+        mistake = access_error(exc, tmp_dir.parent)
+        raise mistake or VaultError(f"cannot write {final}: {exc.strerror}") from exc
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def vault_access(root: Path) -> Iterator[None]:
+    """The vault's edge: a person's mistake with the vault folder met inside the block (see
+    ``access_error``) becomes an error with a hint; any other OSError passes unchanged."""
+    try:
+        yield
+    except OSError as exc:
+        mistake = access_error(exc, root)
+        if mistake is None:
+            raise
+        raise mistake from exc
+
+
+def access_error(exc: OSError, root: Path) -> CompanionError | None:
+    """What a person can fix behind ``exc``, met on the vault at ``root``: permissions (and whose
+    vault it is), a read-only disk, a file where a folder must be or a folder where a file must
+    be. None for anything else (a failing disk is not a person's mistake)."""
+    path = Path(exc.filename) if isinstance(exc.filename, str | os.PathLike) else root
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return _denied(path, root)
+    if exc.errno == errno.EROFS:
+        return VaultInaccessible(
+            f"the vault {root} is on a read-only disk",
+            hint="Reading commands (ls, status, restore) work as it is; to change the vault, "
+            "remount the disk read-write, or choose another --vault.",
+        )
+    if exc.errno == errno.ENOTDIR:
+        blocker = next((p for p in (*reversed(path.parents), path) if _is_file(p)), path)
+        hint = "Give --vault a folder, or a path where one can be made."
+        if blocker == root:
+            return VaultInaccessible(f"{root} is a file, not a vault folder", hint=hint)
+        if blocker in root.parents:
+            message = f"{root} cannot be a vault folder: {blocker} is a file"
+            return VaultInaccessible(message, hint=hint)
+        return IntegrityError(
+            f"{blocker} is a file where the vault keeps a folder",
+            hint=f"Something other than companion changed the vault: move {blocker} out of "
+            "it, then run the command again.",
+        )
+    if exc.errno == errno.EISDIR:
+        return IntegrityError(
+            f"{path} is a folder where the vault keeps a file",
+            hint=f"Something other than companion changed the vault: move {path} out of it, "
+            "then run the command again.",
+        )
+    return None
+
+
+def _denied(path: Path, root: Path) -> VaultInaccessible:
+    quoted = shlex.quote(str(root))
+    owner = _other_owner(root)
+    if owner is not None:
+        return VaultInaccessible(
+            f"the vault folder {root} belongs to another user ({owner}): permission denied",
+            hint=f"Made with sudo? Make it yours: sudo chown -R $USER {quoted} "
+            f"(or run companion as {owner}), or choose another --vault.",
+        )
+    owner = _other_owner(path)
+    if owner is not None:  # a file written by a command run as someone else
+        return VaultInaccessible(
+            f"{path} in the vault belongs to another user ({owner}): permission denied",
+            hint=f"A command run as {owner} (with sudo?) wrote it. Make the whole vault yours "
+            f"again: sudo chown -R $USER {quoted}",
+        )
+    try:
+        root.stat()
+    except FileNotFoundError:
+        return VaultInaccessible(
+            f"cannot create the vault folder {root}: permission denied",
+            hint="Choose a --vault folder you can write to (the default is in your home "
+            f"folder), or have it made for you: sudo mkdir -p {quoted} && sudo chown $USER "
+            f"{quoted}",
+        )
+    except OSError:
+        pass
+    return VaultInaccessible(
+        f"permission denied: {path}",
+        hint=f"The vault needs read and write access to {root} and a way in through every "
+        f"folder above it (ls -ld {shlex.quote(str(path))}); or choose another --vault.",
+    )
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _other_owner(path: Path) -> str | None:
+    """The name of the user who owns ``path``, if it is not this one (None if unknown)."""
+    geteuid = getattr(os, "geteuid", None)
+    try:
+        uid = path.stat().st_uid
+    except OSError:
+        return None
+    if geteuid is None or uid == geteuid():
+        return None
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {uid}"

@@ -295,6 +295,22 @@ class Index:
             if event is not None:
                 yield event
 
+    def stored_since_last_backup(self) -> list[StoredAsset]:
+        """Asset records written after the newest backup event (all of them when there is
+        none): what a backup run stored before it stopped without finishing. A finished run
+        records its event after its last asset, so this is empty after one."""
+        last = self._db.execute(
+            "SELECT segment, line FROM events WHERE kind = 'backup' "
+            "ORDER BY segment DESC, line DESC LIMIT 1"
+        ).fetchone()
+        segment, line = last if last else ("", -1)
+        rows = self._db.execute(
+            "SELECT record FROM versions WHERE segment > ? OR (segment = ? AND line > ?) "
+            "ORDER BY segment, line",
+            (segment, segment, line),
+        ).fetchall()
+        return [decode_asset(json.loads(text)) for (text,) in rows]
+
     def last_verified(self, object_id: str) -> tuple[str, bool] | None:
         row = self._db.execute(
             "SELECT at, ok FROM events WHERE object_id = ? AND kind = 'verified' "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from companion.errors import UsageError
 from companion.vault import crypto
-from companion.vault.fsio import fsync_dir
+from companion.vault.fsio import fsync_dir, vault_access
 from companion.vault.lock import VaultLock
 from companion.vault.unlock import key_files, read_marker, unlock_with_path, write_key_file
 
@@ -17,9 +17,10 @@ def add_passphrase(
 ) -> Path:
     """Add a key file for ``new_passphrase``; ``passphrase`` must already open the vault."""
     read_marker(root)
-    identity, _path = unlock_with_path(root, passphrase)
-    with VaultLock(root / "lock"):
-        return write_key_file(root, identity, new_passphrase, work_factor)
+    with vault_access(root):
+        identity, _path = unlock_with_path(root, passphrase)
+        with VaultLock(root / "lock"):
+            return write_key_file(root, identity, new_passphrase, work_factor)
 
 
 def change_passphrase(
@@ -31,32 +32,35 @@ def change_passphrase(
     passphrases working, never neither.
     """
     read_marker(root)
-    identity, old = unlock_with_path(root, passphrase)
-    if new_passphrase == passphrase:
-        raise UsageError("the new passphrase is the same as the old one")
-    with VaultLock(root / "lock"):
-        new = write_key_file(root, identity, new_passphrase, work_factor)
-        old.unlink()
-        fsync_dir(old.parent)
+    with vault_access(root):
+        identity, old = unlock_with_path(root, passphrase)
+        if new_passphrase == passphrase:
+            raise UsageError("the new passphrase is the same as the old one")
+        with VaultLock(root / "lock"):
+            new = write_key_file(root, identity, new_passphrase, work_factor)
+            old.unlink()
+            fsync_dir(old.parent)
     return new
 
 
 def remove_passphrase(root: Path, passphrase: str) -> None:
     """Delete the key file that ``passphrase`` opens, unless it is the last one."""
     read_marker(root)
-    _identity, path = unlock_with_path(root, passphrase)
-    if len(key_files(root)) < 2:
-        raise UsageError(
-            "this is the vault's only passphrase",
-            hint="Add another with 'companion key add' first.",
-        )
-    with VaultLock(root / "lock"):
-        path.unlink()
-        fsync_dir(path.parent)
+    with vault_access(root):
+        _identity, path = unlock_with_path(root, passphrase)
+        if len(key_files(root)) < 2:
+            raise UsageError(
+                "this is the vault's only passphrase",
+                hint="Add another with 'companion key add' first.",
+            )
+        with VaultLock(root / "lock"):
+            path.unlink()
+            fsync_dir(path.parent)
 
 
 def export_identity(root: Path, passphrase: str) -> str:
     """The recovery identity (``AGE-SECRET-KEY-1...``). Whoever holds it can read everything."""
     read_marker(root)
-    identity, _path = unlock_with_path(root, passphrase)
+    with vault_access(root):
+        identity, _path = unlock_with_path(root, passphrase)
     return identity.secret()

@@ -26,7 +26,14 @@ from typing import BinaryIO
 
 from companion.errors import IntegrityError, SizeMismatch, StorageFull, VaultError
 from companion.vault import crypto
-from companion.vault.fsio import fsync_dir, new_temp_path, open_exclusive, publish
+from companion.vault.fsio import (
+    access_error,
+    fsync_dir,
+    new_temp_path,
+    open_exclusive,
+    publish,
+    vault_access,
+)
 
 _READ_BUFFER = 1 << 20  # large reads from the source; pyrage asks for 8 KiB at a time
 _OBJECT_ID = re.compile(r"[0-9a-f]{64}")
@@ -148,6 +155,11 @@ class ObjectStore:
             return os.stat(self._location(object_id)).st_size  # noqa: PTH116 (hot path)
         except FileNotFoundError:
             return None
+        except OSError as exc:  # another user's folder: said, with a hint
+            mistake = access_error(exc, self.root.parent)
+            if mistake is None:
+                raise
+            raise mistake from exc
 
     def put(self, source: BinaryIO, expected_size: int | None, what: str) -> StoredObject:
         """Encrypt ``source`` into the store. See the module docstring for the write order.
@@ -186,7 +198,8 @@ class ObjectStore:
             if isinstance(exc, OSError):
                 if exc.errno == errno.ENOSPC:
                     raise StorageFull(f"the disk is full while storing {what}") from exc
-                raise VaultError(f"cannot store {what}: {exc.strerror or exc}") from exc
+                mistake = access_error(exc, self.tmp_dir.parent)
+                raise mistake or VaultError(f"cannot store {what}: {exc.strerror or exc}") from exc
             raise
         if not new:
             stored_size = final.stat().st_size
@@ -197,7 +210,8 @@ class ObjectStore:
     ) -> None:
         """Decrypt an object into ``writer``. A missing or damaged object raises IntegrityError."""
         try:
-            fh = self.path(object_id).open("rb")
+            with vault_access(self.root.parent):  # another user's file: said, with a hint
+                fh = self.path(object_id).open("rb")
         except FileNotFoundError as exc:
             raise IntegrityError(f"{what} is missing from the vault") from exc
         with fh:

@@ -99,8 +99,19 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
+def _deaf_to_stop_signals() -> None:
+    """Ignore SIGTERM and SIGHUP, which reach the whole process group too (``timeout``, a closed
+    terminal, a shutdown): the main process stops the run as for Ctrl-C (finished work recorded,
+    exit 3) and shuts the pool down, and each worker finishes its file instead of dying half-way.
+    No worker outlives the main process (``_die_with_parent``)."""
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
 def _init(setup: _Setup) -> None:
     _die_with_parent(setup.parent)
+    _deaf_to_stop_signals()
     _worker["setup"] = setup
 
 
@@ -223,6 +234,21 @@ def check_task(
     return functools.partial(_check, object_key, identity.secret())
 
 
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (it frees the shared counter's semaphore) deaf to
+    SIGHUP. It ignores SIGINT and SIGTERM itself, but a closed terminal's SIGHUP reaches the whole
+    process group, and a tracker that died is started again with a traceback per semaphore."""
+    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
+        return
+    from multiprocessing import resource_tracker
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL if previous is None else previous)
+
+
 class WorkerPool:
     """A pool of worker processes bound to one vault's object folder.
 
@@ -232,6 +258,7 @@ class WorkerPool:
 
     def __init__(self, objects_root: Path, tmp_dir: Path, recipient: str, workers: int) -> None:
         context = multiprocessing.get_context("spawn")
+        _start_resource_tracker()
         self._counter = context.Value("q", 0)
         self._seen = 0
         setup = _Setup(objects_root, tmp_dir, recipient, self._counter, os.getpid())

@@ -1,26 +1,69 @@
-"""A summary of what a vault holds, for ``companion status``."""
+"""A summary of what a vault holds, for ``companion status`` (its ``--json`` is this, as named
+fields: docs/cli.md describes the shape)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import combinations
 
-from companion.model import EventKind, VaultEvent
+from companion.model import AssetKind, EventKind, StoredAsset, VaultEvent
 from companion.vault.unlock import key_files
 from companion.vault.vault import Vault
 
 
 @dataclass(frozen=True, slots=True)
+class KindCount:
+    count: int
+    bytes: int  # plaintext bytes
+
+
+@dataclass(frozen=True, slots=True)
+class BackupRun:
+    """The last backup run that finished, with what it did."""
+
+    at: datetime
+    source: str | None
+    new: int
+    deduplicated: int
+    skipped: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted:
+    """Files stored after the last finished backup (or with none yet): a run that stopped
+    before its end (Ctrl-C, a pulled cable, a crash). The next backup of the source resumes."""
+
+    at: datetime  # when the newest of them was stored
+    files: int
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SharedFiles:
+    """Two sources holding the same files (same content), such as one folder backed up under two
+    spellings (``folder:X`` holding ``DCIM/``, then ``folder:X/DCIM``): stored once, but counted
+    and restored under each source."""
+
+    sources: tuple[str, str]
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class VaultStatus:
     assets: int
-    by_kind: tuple[tuple[str, int], ...]
+    by_kind: dict[str, KindCount]  # every kind, in AssetKind order, zero when absent
     bytes: int  # plaintext bytes of current assets
     stored_bytes: int  # ciphertext bytes of every object the catalogue references
     objects: int
     first_capture: datetime | None
     last_capture: datetime | None
-    last_backup: VaultEvent | None
+    last_backup: BackupRun | None
+    interrupted: Interrupted | None
+    shared: tuple[SharedFiles, ...]  # most files first
     last_verify: datetime | None
     verified_ok: int  # objects whose latest full check passed
     verified_bad: int  # objects whose latest full check failed
@@ -29,12 +72,13 @@ class VaultStatus:
 
 
 def summarize(vault: Vault) -> VaultStatus:
-    kinds: Counter[str] = Counter()
-    total = 0
+    counts: Counter[str] = Counter()
+    sizes: Counter[str] = Counter()
     times: list[datetime] = []
-    for stored in vault.assets():
-        kinds[stored.asset.kind.value] += 1
-        total += stored.asset.size
+    assets = list(vault.assets())
+    for stored in assets:
+        counts[stored.asset.kind.value] += 1
+        sizes[stored.asset.kind.value] += stored.asset.size
         if stored.asset.captured_at is not None:
             times.append(stored.asset.captured_at)
     objects = list(vault.index.objects())
@@ -46,17 +90,60 @@ def summarize(vault: Vault) -> VaultStatus:
             latest[event.object_id] = bool(event.ok)
         last_verify = event.at
     return VaultStatus(
-        assets=sum(kinds.values()),
-        by_kind=tuple(sorted(kinds.items())),
-        bytes=total,
+        assets=len(assets),
+        by_kind={k.value: KindCount(counts[k.value], sizes[k.value]) for k in AssetKind},
+        bytes=sum(sizes.values()),
         stored_bytes=sum(o[3] for o in objects),
         objects=len(objects),
         first_capture=min(times, default=None),
         last_capture=max(times, default=None),
-        last_backup=backups[-1] if backups else None,
+        last_backup=_run(backups[-1]) if backups else None,
+        interrupted=_interrupted(vault.index.stored_since_last_backup()),
+        shared=shared_sources(assets),
         last_verify=last_verify,
         verified_ok=sum(latest.values()),
         verified_bad=sum(not ok for ok in latest.values()),
         segments=len(vault.index.segments()),
         passphrases=len(key_files(vault.root)),
+    )
+
+
+def _run(event: VaultEvent) -> BackupRun:
+    counts = dict(event.counts)
+    return BackupRun(
+        at=event.at,
+        source=event.source,
+        new=counts.get("new", 0),
+        deduplicated=counts.get("deduplicated", 0),
+        skipped=counts.get("skipped", 0),
+        failed=counts.get("failed", 0),
+    )
+
+
+def _interrupted(stored: list[StoredAsset]) -> Interrupted | None:
+    if not stored:
+        return None
+    return Interrupted(
+        at=max(s.recorded_at for s in stored),
+        files=len({s.asset_id for s in stored}),
+        sources=tuple(sorted({s.asset.source for s in stored})),
+    )
+
+
+def shared_sources(assets: list[StoredAsset]) -> tuple[SharedFiles, ...]:
+    """Pairs of sources whose current assets share objects (the same bytes), most first."""
+    holders: dict[str, set[str]] = {}
+    size: dict[str, int] = {}
+    for stored in assets:
+        holders.setdefault(stored.object_id, set()).add(stored.asset.source)
+        size[stored.object_id] = stored.asset.size
+    files: Counter[tuple[str, str]] = Counter()
+    nbytes: Counter[tuple[str, str]] = Counter()
+    for object_id, sources in holders.items():
+        for pair in combinations(sorted(sources), 2):
+            files[pair] += 1
+            nbytes[pair] += size[object_id]
+    return tuple(
+        SharedFiles(pair, n, nbytes[pair])
+        for pair, n in sorted(files.items(), key=lambda item: (-item[1], item[0]))
     )

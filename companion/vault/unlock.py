@@ -13,7 +13,7 @@ from pathlib import Path
 
 from companion.errors import UnsupportedFormat, UsageError, VaultNotFound, WrongPassphrase
 from companion.vault import crypto
-from companion.vault.fsio import atomic_write
+from companion.vault.fsio import access_error, atomic_write
 
 MARKER = "companion-vault.json"
 FORMAT_NAME = "companion-vault"
@@ -29,9 +29,12 @@ def read_marker(root: Path) -> str:
     """Check the format marker and return the vault's recipient."""
     try:
         marker = json.loads((root / MARKER).read_text("utf-8"))
-    except (FileNotFoundError, NotADirectoryError) as exc:
+    except FileNotFoundError as exc:
         raise VaultNotFound(f"no vault at {root}") from exc
-    except (OSError, ValueError) as exc:
+    except OSError as exc:  # permissions, another user's vault, a file on the way: say which
+        mistake = access_error(exc, root)
+        raise mistake or UnsupportedFormat(f"{root / MARKER} is unreadable: {exc}") from exc
+    except ValueError as exc:
         raise UnsupportedFormat(f"{root / MARKER} is unreadable: {exc}") from exc
     if not isinstance(marker, dict) or marker.get("format") != FORMAT_NAME:
         raise UnsupportedFormat(f"{root} is not a companion vault")

@@ -41,7 +41,7 @@ from companion.vault.catalogue import (
     encode_place,
     encode_scan,
 )
-from companion.vault.fsio import atomic_write, fsync_dir
+from companion.vault.fsio import atomic_write, fsync_dir, vault_access
 from companion.vault.index import Fingerprint, Index
 from companion.vault.lock import VaultLock
 from companion.vault.objects import ObjectStore, StoredObject
@@ -147,19 +147,19 @@ class Vault:
             raise UsageError(
                 "the passphrase is empty", hint="Choose a passphrase you can remember."
             )
-        if root.exists() and (not root.is_dir() or any(root.iterdir())):
-            raise VaultExists(f"{root} already exists and is not an empty folder")
-        identity = crypto.Identity.generate()
-        for sub in ("keys", "objects", "catalogue", "cache", "tmp"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-        write_key_file(root, identity, passphrase, work_factor)
-        atomic_write(root / "RESTORE.txt", RESTORE_TEXT.encode("utf-8"), root / "tmp")
-        # The marker goes last: a folder without it is not (yet) a vault.
-        atomic_write(root / MARKER, marker_text(identity.recipient()), root / "tmp")
-        fsync_dir(root)
-        return cls(
-            root, identity, identity.recipient(), writable=True, clock=clock, flush=FlushPolicy()
-        )
+        with vault_access(root):  # a folder this user may not write: said, with a hint
+            if root.exists() and (not root.is_dir() or any(root.iterdir())):
+                raise VaultExists(f"{root} already exists and is not an empty folder")
+            identity = crypto.Identity.generate()
+            for sub in ("keys", "objects", "catalogue", "cache", "tmp"):
+                (root / sub).mkdir(parents=True, exist_ok=True)
+            write_key_file(root, identity, passphrase, work_factor)
+            atomic_write(root / "RESTORE.txt", RESTORE_TEXT.encode("utf-8"), root / "tmp")
+            # The marker goes last: a folder without it is not (yet) a vault.
+            atomic_write(root / MARKER, marker_text(identity.recipient()), root / "tmp")
+            fsync_dir(root)
+            recipient = identity.recipient()
+            return cls(root, identity, recipient, writable=True, clock=clock, flush=FlushPolicy())
 
     @classmethod
     def open(
@@ -173,16 +173,16 @@ class Vault:
     ) -> Vault:
         """Unlock an existing vault. The lock is taken only after the passphrase is accepted, so
         a wrong passphrase writes nothing and leaves no lock."""
-        recipient = read_marker(root)
-        identity = unlock(root, passphrase)
-        if identity.recipient() != recipient:
-            raise IntegrityError(
-                "the key file does not match this vault's recipient",
-                hint="The keys/ folder may come from another vault.",
-            )
-        return cls(
-            root, identity, recipient, writable=write, clock=clock, flush=flush or FlushPolicy()
-        )
+        with vault_access(root):  # files this user may not read or write: said, with a hint
+            recipient = read_marker(root)
+            identity = unlock(root, passphrase)
+            if identity.recipient() != recipient:
+                raise IntegrityError(
+                    "the key file does not match this vault's recipient",
+                    hint="The keys/ folder may come from another vault.",
+                )
+            policy = flush or FlushPolicy()
+            return cls(root, identity, recipient, writable=write, clock=clock, flush=policy)
 
     def close(self) -> None:
         try:

@@ -154,6 +154,9 @@ WORDS = (
 
 def child_peer(files: list[str]) -> dict[str, Any]:
     """NudeNet alone over every file (HEIC decoded by Pillow, as OpenCV cannot)."""
+    from companion.sensitivity.base import no_telemetry
+
+    no_telemetry()  # before onnxruntime is imported, as the scan does
     import numpy as np
     from nudenet import NudeDetector  # noqa: TID251 - the peer, measured as a person runs it
     from PIL import Image
@@ -198,8 +201,9 @@ def child_scan(vault_dir: str, only: list[str] | None, jobs: int) -> dict[str, A
 def child_stages(files: list[str]) -> dict[str, Any]:
     """Each stage timed on its own, one process, no vault (models loaded before timing)."""
     from companion.model import Asset, AssetKind, Place
-    from companion.sensitivity.base import ScanSettings, registered
+    from companion.sensitivity.base import ScanSettings
     from companion.sensitivity.decode import Subject
+    from companion.sensitivity.detectors import registered
 
     settings = ScanSettings(places=(Place("home", *HOME, 150.0),))
     detectors = {s.name: s.load(settings) for s in registered() if s.unavailable() is None}

@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's 
 from companion.connectors import connect
 from companion.connectors.base import Prober
 from companion.model import Asset, Place
-from companion.sensitivity.base import CATEGORIES, VERDICTS, ScanSettings, registered
+from companion.sensitivity.base import CATEGORIES, VERDICTS, ScanSettings
+from companion.sensitivity.detectors import registered
 from companion.sensitivity.places import check_place
 from companion.sensitivity.scan import AssetScan, failed_runs, plan, scan_assets
 

@@ -47,7 +47,7 @@ from companion.connectors.usb.session import (
     PHOTOS_DB,
     PREFETCH,
     READ_AHEAD_BUDGET,
-    ReadAhead,
+    Prefetch,
     Session,
     default_usbmux,
     describe_devices,
@@ -94,7 +94,7 @@ class UsbConnector:
         self._session: Session | None = None
         self._cloud_only: frozenset[str] = frozenset()
         self._unreadable: dict[str, str] = {}
-        self._ahead: ReadAhead | None = None
+        self._ahead: Prefetch | None = None
         self._opening: concurrent.futures.Future[Session] | None = None
         self._usbmux_env: contextlib.AbstractContextManager[None] | None = None
         self.library_note: str | None = None  # why Photos.sqlite was not used, if it was not
@@ -357,8 +357,9 @@ class UsbConnector:
         error: SourceUnavailable | None = None
         for _attempt in range(2):  # a copy taken while the phone writes can come out torn
             try:
-                db = self._run(session.read_whole(PHOTOS_DB), CALL_TIMEOUT * 5)
-                wal = self._run(session.read_whole(PHOTOS_DB + "-wal"), CALL_TIMEOUT * 5)
+                db = self._wait(self._submit(session.read_whole(PHOTOS_DB)), 300, PHOTOS_DB)
+                wal_path = PHOTOS_DB + "-wal"
+                wal = self._wait(self._submit(session.read_whole(wal_path)), 300, wal_path)
                 if not db:
                     raise LibraryUnreadable("the iPhone has no Photos library database")
                 return read_library(db, wal)
@@ -379,7 +380,7 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
-async def _start(session: Session, paths: list[str], budget: int) -> ReadAhead:
+async def _start(session: Session, paths: list[str], budget: int) -> Prefetch:
     return session.read_files(paths, budget)
 
 

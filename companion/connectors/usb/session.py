@@ -131,26 +131,34 @@ class Session:
         (``DCIM/1xxAPPLE``) and iCloud Photos' (``PhotoData/CPLAssets/groupN``, photos taken on
         another device and kept on this one). A folder the phone will not list is reported as
         one unreadable entry, and the others are listed."""
-        from pymobiledevice3.exceptions import AfcException
-
-        names, refused = [], {}
+        names: list[str] = []
+        refused: dict[str, FileStat] = {}
         for top in ORIGINALS:
             for folder in sorted(await self.listdir(top)):
                 path = f"{top}/{folder}"
-                try:
-                    names += [f"{path}/{n}" for n in await self.listdir(path)]
-                except AfcException as exc:
-                    refused[path] = _problem(
-                        f"the iPhone would not list the folder {path} (AFC status {exc.status})"
-                    )
+                names += [f"{path}/{n}" for n in await self._listing(path, refused)]
         return {**await self.stat_many(names), **refused}
 
     async def list_edits(self, records: dict[str, PhotoRecord]) -> dict[str, FileStat]:
         """Edit renders and recipes of the rows marked as edited."""
         folders = [mutation_folder(r) for r in records.values() if r.adjusted]
-        listings = await asyncio.gather(*(self.listdir(f) for f in folders))
+        refused: dict[str, FileStat] = {}
+        listings = await asyncio.gather(*(self._listing(f, refused) for f in folders))
         names = [f"{f}/{n}" for f, listing in zip(folders, listings, strict=True) for n in listing]
-        return await self.stat_many(names)
+        return {**await self.stat_many(names), **refused}
+
+    async def _listing(self, folder: str, refused: dict[str, FileStat]) -> list[str]:
+        """The names in ``folder``; a folder the phone will not list goes into ``refused``
+        (one unreadable entry, reported as failed) instead of stopping the listing."""
+        from pymobiledevice3.exceptions import AfcException
+
+        try:
+            return await self.listdir(folder)
+        except AfcException as exc:
+            refused[folder] = _problem(
+                f"the iPhone would not list the folder {folder} (AFC status {exc.status})"
+            )
+            return []
 
     async def read_whole(self, path: str) -> bytearray:
         """A whole file (the library database), or an empty one if it does not exist. Read into
@@ -169,9 +177,9 @@ class Session:
         finally:
             await self.afc.fclose(handle)
 
-    def read_files(self, paths: list[str], budget: int) -> ReadAhead:
+    def read_files(self, paths: list[str], budget: int) -> Prefetch:
         """Start reading ``paths`` in order, ``budget`` bytes ahead at most."""
-        return ReadAhead(self.afc, paths, budget, self.capacity)
+        return Prefetch(self.afc, paths, budget, self.capacity)
 
     async def browse_apps(self, kind: str) -> list[dict[str, Any]]:
         from pymobiledevice3.services.installation_proxy import InstallationProxyService
@@ -250,8 +258,8 @@ async def describe_devices(options: ConnectOptions) -> list[DeviceInfo]:
                 usbmux_address=address,
                 pairing_records_cache_folder=options.pair_records,
             )
-        except PasswordRequiredError:
-            found.append(DeviceInfo(f"usb:{serial}", "iPhone", identifier=serial, locked=True))
+        except PasswordRequiredError:  # a session was tried, so it trusts us: but it is locked
+            found.append(device_info({"UniqueDeviceID": serial}, trusted=True, locked=True))
             continue
         try:
             found.append(device_info(dict(lockdown.all_values), trusted=lockdown.paired))
@@ -285,7 +293,7 @@ def default_usbmux(address: str | None) -> Iterator[None]:
 _USBMUX_ENV = "USBMUXD_SOCKET_ADDRESS"
 
 
-class ReadAhead:
+class Prefetch:
     """Reads files one after another into per-file queues, at most ``budget`` bytes ahead of
     the consumer, so the link keeps moving while the vault encrypts and syncs.
 

@@ -1,0 +1,73 @@
+"""Asking a person for a passphrase: on their terminal, never on standard output.
+
+A command's standard output is its result (``companion ls --json > ls.json``, ``companion key
+export > key.txt``), so prompts and the messages around them go to the terminal itself: the
+controlling terminal (``/dev/tty``) on Linux and macOS, the console on Windows (both through
+``getpass``). A person who redirects standard input and output is still asked on their terminal;
+a process with no terminal at all (a CI job, a service) is never asked and never waits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+_TTY = Path("/dev/tty")  # the controlling terminal of this process, whatever stdin and stdout are
+_CONSOLE = Path("CONIN$")  # Windows: the console, whatever stdin and stdout are
+
+
+def has_terminal() -> bool:
+    """Whether a person can be asked: the controlling terminal (the console on Windows) can be
+    opened, or standard input is a terminal. Redirections of stdout and stdin do not matter."""
+    try:
+        if os.name == "nt":
+            with _CONSOLE.open(encoding="utf-8"):
+                pass
+        else:
+            os.close(os.open(_TTY, os.O_RDWR | os.O_NOCTTY))
+    except OSError:  # ENXIO: no controlling terminal (a new session, a daemon, most CI jobs)
+        stdin = sys.stdin
+        return stdin is not None and stdin.isatty()
+    return True
+
+
+def ask_hidden(prompt: str, *, confirm: bool = False) -> str:
+    """A passphrase typed without echo, asked again while empty. With ``confirm`` it is typed
+    twice, and asked again (after a one-line error) when the two differ. Ctrl-C or the end of
+    input cancels (``typer.Abort``: exit 3)."""
+    while True:
+        value = _ask(f"{prompt}: ")
+        if not value:
+            continue
+        if not confirm:
+            return value
+        again = ""
+        while not again:
+            again = _ask("Repeat for confirmation: ")
+        if again == value:
+            return value
+        tell("error: the two passphrases differ; type the same one twice.")
+
+
+def tell(line: str) -> None:
+    """One line for the person at the terminal, where the prompts are (stderr without one)."""
+    if os.name != "nt":
+        with contextlib.suppress(OSError), _TTY.open("w", encoding="utf-8") as tty:
+            tty.write(line + "\n")
+            return
+    typer.echo(line, err=True)
+
+
+def _ask(prompt: str) -> str:
+    try:
+        # getpass writes the prompt to the terminal it reads from (stderr if it can only read
+        # standard input), never to standard output.
+        return getpass.getpass(prompt)
+    except (KeyboardInterrupt, EOFError):
+        tell("")  # getpass leaves the cursor after the prompt
+        raise typer.Abort from None
