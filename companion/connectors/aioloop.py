@@ -82,3 +82,9 @@ def _quietly(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     line, not an error shouted at the person."""
     exc = context.get("exception")
     logger.debug("%s%s", context.get("message", "unhandled"), f": {exc!r}" if exc else "")
+
+
+async def settle() -> None:
+    """Let the loop run what is already due (a dropped link's callbacks) before looking."""
+    for _ in range(3):
+        await asyncio.sleep(0)

@@ -23,7 +23,6 @@ back leaves broken photos in the Photos app, so this connector has no remover.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -34,7 +33,7 @@ from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO, TypeVar
 
-from companion.connectors.aioloop import Loop, wait
+from companion.connectors.aioloop import Loop, settle, wait
 from companion.connectors.base import ConnectOptions
 from companion.connectors.iphone import app_info, check_path, check_usbmux_address, device_info
 from companion.connectors.metadata import read_facts
@@ -139,7 +138,7 @@ class UsbConnector:
         ahead = self._ahead
         if ahead is not None and ahead.lost_at is None and self._loop is not None:
             with contextlib.suppress(Exception):  # let the loop finish taking the drop in
-                self._loop.run(_settle(), 1)
+                self._loop.run(settle(), 1)
         lost = ahead.lost_at if ahead is not None else None
         self._forget_session()
         if lost is None:
@@ -373,11 +372,6 @@ class UsbConnector:
         if self._options.notify is not None:
             self._options.notify(self.library_note)
         return None
-
-
-async def _settle() -> None:
-    for _ in range(3):
-        await asyncio.sleep(0)
 
 
 async def _start(session: Session, paths: list[str], budget: int) -> Prefetch:
