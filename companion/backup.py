@@ -21,7 +21,6 @@ a warning; the check looks at the bytes as they stream into the vault, never a s
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -40,6 +39,7 @@ from companion.connectors.base import Selective
 from companion.connectors.signature import HEAD_BYTES, unreadable
 from companion.errors import DeviceDisconnected, SourceUnavailable
 from companion.model import Asset, BackupReport, EventKind, VaultEvent
+from companion.tap import Tap
 from companion.vault import Vault
 from companion.vault.objects import StoredObject
 from companion.vault.pool import Fetch, auto_workers
@@ -141,7 +141,7 @@ class ConnectorFetch:
 
 
 _worker_connectors: dict[str, Connector] = {}
-_worker_reads: dict[str, _Watched] = {}  # in a worker: the stream of the asset it is storing
+_worker_reads: dict[str, _Watch] = {}  # in a worker: the stream of the asset it is storing
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +154,8 @@ class SpecFetch:
         if self.spec not in _worker_connectors:
             _worker_connectors[self.spec] = connect(self.spec)
         described, stream = ConnectorFetch(_worker_connectors[self.spec])(asset)
-        watched = _worker_reads[asset.path] = _Watched(stream)
-        return described, cast(BinaryIO, watched)
+        watch = _worker_reads[asset.path] = _Watch()
+        return described, cast(BinaryIO, Tap(stream, watch))
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +168,8 @@ class _WithHead:
         try:
             described, obj = self.task(asset)
         finally:
-            watched = _worker_reads.pop(asset.path, None)
-        return described, obj, watched.head if watched is not None else None
+            watch = _worker_reads.pop(asset.path, None)
+        return described, obj, watch.head if watch is not None else None
 
 
 def _stored(deduplicated: bool, size: int, head: bytes | None) -> Stored:
@@ -216,11 +216,11 @@ class VaultStore:
     def _here(
         self, assets: list[Asset], fetch: Fetch, progress: Progress
     ) -> Iterator[tuple[Asset, Result]]:
-        reads: list[_Watched] = []  # the streams of the current asset (read again on a bad size)
+        reads: list[_Watch] = []  # the streams of the current asset (read again on a bad size)
 
         def counted(stream: BinaryIO) -> BinaryIO:
-            reads.append(_Watched(stream, progress))
-            return cast(BinaryIO, reads[-1])
+            reads.append(_Watch(progress))
+            return cast(BinaryIO, Tap(stream, reads[-1]))
 
         link = fetch if isinstance(fetch, ConnectorFetch) else None
         if link is not None:
@@ -286,32 +286,20 @@ class DryRunStore:
         return replace(report, dry_run=True)
 
 
-class _Watched(io.RawIOBase):
-    """A stream as the vault pulls it: reports bytes to the progress bar (if any) and keeps the
-    first ``HEAD_BYTES``, to tell a picture from garbage without reading the file again."""
+class _Watch:
+    """Watches a ``Tap`` as the vault pulls a stream through it: reports bytes to the progress
+    bar (if any) and keeps the first ``HEAD_BYTES``, to tell a picture from garbage without
+    reading the file again."""
 
-    def __init__(self, inner: BinaryIO, progress: Progress | None = None) -> None:
-        self._inner = inner
+    def __init__(self, progress: Progress | None = None) -> None:
         self._progress = progress
         self.head = b""
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self._inner.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
+    def __call__(self, data: bytes) -> None:
         if len(self.head) < HEAD_BYTES:
             self.head += data[: HEAD_BYTES - len(self.head)]
         if self._progress is not None:
-            self._progress.advance(n)
-        return n
-
-    def close(self) -> None:
-        if not self.closed:
-            self._inner.close()
-        super().close()
+            self._progress.advance(len(data))
 
 
 @dataclass

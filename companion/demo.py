@@ -21,12 +21,11 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from companion.backup import VaultStore, run_backup
-from companion.checklist.builder import DeviceFacts, build_checklist, facts_from_device
+from companion.checklist.builder import DeviceFacts, facts_from_device
 from companion.checklist.model import LANGS, Lang
-from companion.checklist.output import default_paper, render, write_document
 from companion.connectors import ConnectOptions, Connector, connect
 from companion.connectors.base import AppLister
+from companion.connectors.usb.options import UsbOptions
 from companion.errors import IntegrityError
 from companion.model import Asset, BackupReport, DeviceInfo, Place
 from companion.sensitivity.base import VERDICTS
@@ -34,12 +33,14 @@ from companion.sensitivity.scan import ScanReport, scan_vault
 from companion.simulator import Simulator
 from companion.simulator.phone import build_phone, built_phone
 from companion.simulator.planted import HOME
+from companion.usecases.backup import back_up_into
+from companion.usecases.check import check_opened, restore_opened
+from companion.usecases.checklist import choose_paper, write_checklist
 from companion.vault import Vault
 from companion.vault.crypto import DEFAULT_WORK_FACTOR
-from companion.vault.restore import RestoreReport, restore
+from companion.vault.restore import RestoreReport
 from companion.vault.status import VaultStatus, summarize
-from companion.vault.unlock import MARKER
-from companion.vault.verify import VerifyMode, VerifyReport, plan_size, verify
+from companion.vault.verify import VerifyMode, VerifyReport
 
 DEMO_PASSPHRASE = "demo passphrase"  # noqa: S105 (the tour's throwaway vault; printed to the person)
 
@@ -141,17 +142,6 @@ class _BackupBar:
         pass
 
 
-class _Bytes:
-    """Byte counts as they come (verify, restore) as (done, total)."""
-
-    def __init__(self, update: Update, total: int) -> None:
-        self._update, self._total, self._done = update, total, 0
-
-    def __call__(self, nbytes: int) -> None:
-        self._done += nbytes
-        self._update(self._done, self._total)
-
-
 def run_demo(
     workdir: Path,
     narrate: Callable[[str], None],
@@ -175,8 +165,9 @@ def run_demo(
     with Simulator(phone) as simulator:
         options = ConnectOptions(
             notify=narrate,
-            usbmux_address=simulator.address,
-            pair_records=workdir / "pair-records",
+            per_connector=(
+                UsbOptions(usbmux_address=simulator.address, pair_records=workdir / "pair-records"),
+            ),
         )
         connector = connect("usb", options)
         with contextlib.closing(connector):  # type: ignore[type-var]
@@ -184,7 +175,7 @@ def run_demo(
             narrate("2/9 Connecting over usbmuxd and lockdown, pairing as a real iPhone asks.")
             info = connector.info()
             narrate(f"    found {info.name}: {info.model}, iOS {info.os_version}")
-            created = not (vault_dir / MARKER).exists()
+            created = not Vault.exists(vault_dir)
             clock.start("vault")
             if created:
                 narrate(f"3/9 Creating an encrypted vault (passphrase: {DEMO_PASSPHRASE!r}).")
@@ -246,21 +237,19 @@ def _in_the_vault(
     clock.start("backup")
     narrate("4/9 Backing up over USB: each file is streamed, hashed, encrypted once.")
     with view.bar("backup", in_bytes=True) as update:
-        first = run_backup(connector, VaultStore(vault), _BackupBar(update))
+        first = back_up_into(connector, vault, progress=_BackupBar(update))
     clock.start("backup_again")
     narrate("5/9 Backing up again: nothing changed on the phone, so nothing is read.")
     with view.bar("backup", in_bytes=True) as update:
-        second = run_backup(connector, VaultStore(vault), _BackupBar(update))
+        second = back_up_into(connector, vault, progress=_BackupBar(update))
     clock.start("verify")
     narrate("6/9 Verifying: decrypting every file and comparing its fingerprint.")
-    total = plan_size(vault, VerifyMode.FULL)[1]
     with view.bar("verify", in_bytes=True) as update:
-        checked = verify(vault, VerifyMode.FULL, progress=_Bytes(update, total))
+        checked = check_opened(vault, VerifyMode.FULL, progress=update)
     clock.start("restore")
     narrate("7/9 Restoring into a folder and comparing with the phone's files.")
-    total = sum(s.asset.size for s in vault.assets())
     with view.bar("restore", in_bytes=True) as update:
-        restored_report = restore(vault, restored, progress=_Bytes(update, total))
+        restored_report = restore_opened(vault, restored, progress=update)
     identical, count = _compare(media_root, restored)
     if identical != count:
         raise IntegrityError(f"only {identical} of {count} files came back identical")
@@ -286,11 +275,11 @@ def _scan(vault: Vault, narrate: Callable[[str], None], update: Update) -> ScanR
 
 
 def _checklist(facts: DeviceFacts, workdir: Path, lang: Lang, flagged: int, review: str) -> Path:
-    document = build_checklist(
-        facts, lang, today=date.today(), flagged=flagged, review_command=review
-    )
     path = workdir / f"photo-checklist-{lang}.pdf"
-    write_document(path, render(document, "pdf", paper=default_paper(lang)).data)
+    paper = choose_paper(None, lang)
+    write_checklist(
+        facts, lang, "pdf", paper, path, today=date.today(), flagged=flagged, review=review
+    )
     return path
 
 

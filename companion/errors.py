@@ -28,8 +28,11 @@ exceptions at their edge (``raise SourceUnavailable(...) from exc``); nothing el
     |   +-- WrongPassphrase (12)
     |   +-- UnsupportedFormat (13)
     |   +-- IntegrityError (13)         an object or a segment is damaged
-    |   +-- StorageFull (1)             the disk holding the vault is full
+    |   +-- StorageFull (15)            the disk being written (the vault's, a restore's) is full
     +-- UnsafeDelete (14)               refused: no verified copy (for the cleanup command to come)
+
+Each exit code's meaning is written once, in ``MEANINGS``: the command line's ``--help`` epilog
+is made from it (``exit_status``) and a test holds docs/cli.md to it.
 """
 
 from __future__ import annotations
@@ -50,6 +53,30 @@ class ExitCode(IntEnum):
     WRONG_PASSPHRASE = 12
     INTEGRITY = 13
     UNSAFE_DELETE = 14
+    STORAGE_FULL = 15
+
+
+MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "ok",
+    ExitCode.UNEXPECTED: "unexpected error (a bug)",
+    ExitCode.USAGE: "usage (also a vault folder you may not use)",
+    ExitCode.CANCELLED: "cancelled or interrupted",
+    ExitCode.PARTIAL: "partial (some assets failed)",
+    ExitCode.SOURCE_UNAVAILABLE: "source unavailable",
+    ExitCode.VAULT_LOCKED: "vault locked by another command",
+    ExitCode.WRONG_PASSPHRASE: "wrong passphrase",
+    ExitCode.INTEGRITY: "integrity failure",
+    ExitCode.UNSAFE_DELETE: "removal refused: no verified copy",
+    ExitCode.STORAGE_FULL: "disk full",
+}
+# Codes no command returns yet: documented as reserved, left out of ``--help``.
+RESERVED = frozenset({ExitCode.UNSAFE_DELETE})
+
+
+def exit_status() -> str:
+    """The exit-status paragraph every ``--help`` ends with, made from ``MEANINGS``."""
+    shown = [f"{int(code)} {MEANINGS[code]}" for code in ExitCode if code not in RESERVED]
+    return "Exit status: " + " · ".join(shown) + "."
 
 
 class CompanionError(Exception):
@@ -193,7 +220,10 @@ class IntegrityError(VaultError):
 
 
 class StorageFull(VaultError):
-    exit_code = ExitCode.UNEXPECTED
+    """The disk being written is full: the vault's (a backup, a scan's records) or a restore's
+    target. What was written before stays consistent: nothing half-written is published."""
+
+    exit_code = ExitCode.STORAGE_FULL
     default_hint = "Free some space on the disk that holds the vault, then run the command again."
 
 

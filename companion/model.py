@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -132,6 +133,11 @@ class Finding:
     explanation: str
 
 
+# Categories that say what a shot is, not that it is private: a scan shows them, but they never
+# flag a shot on their own (``is_flagged``).
+CONTEXT_CATEGORIES = ("screenshot", "hidden", "faces")
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     """A private place the person declared: photos taken within ``radius_m`` of it are flagged."""
@@ -152,6 +158,16 @@ class DetectorRun:
     note: str = ""
 
 
+def is_flagged(runs: Iterable[DetectorRun], only: Sequence[str] | None = None) -> bool:
+    """The one rule for a flagged shot: a run found something that is not context (not one of
+    ``CONTEXT_CATEGORIES``). ``only``: look at these categories alone, as ``scan --only`` does."""
+    return any(
+        finding.category not in CONTEXT_CATEGORIES and (not only or finding.category in only)
+        for run in runs
+        for finding in run.findings
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ScanRecord:
     """The latest scan of one stored object (the same bytes give the same verdicts, so every
@@ -166,6 +182,9 @@ class ScanRecord:
 
     def run(self, detector: str) -> DetectorRun | None:
         return next((r for r in self.runs if r.detector == detector), None)
+
+    def flagged(self, only: Sequence[str] | None = None) -> bool:
+        return is_flagged(self.runs, only)
 
 
 class EventKind(StrEnum):

@@ -15,8 +15,8 @@ from PIL import Image, ImageDraw
 
 from companion.errors import UsageError
 from companion.model import Asset, AssetKind, Place
+from companion.pictures import Subject
 from companion.sensitivity.base import ScanSettings
-from companion.sensitivity.decode import Subject
 from companion.sensitivity.nudity import judge
 from companion.sensitivity.nudity import load as load_nudity
 from companion.sensitivity.places import check_place, distance_m

@@ -19,6 +19,7 @@ from unittest import mock
 import pytest
 
 from companion.backup import VaultStore, run_backup
+from companion.cli.app import run
 from companion.connectors import connect
 from companion.errors import StorageFull
 from companion.vault import Vault
@@ -169,7 +170,7 @@ def test_a_full_disk_stops_cleanly_and_resume_completes_after_space_is_freed(
         new_vault(vault).close()
         args = ("backup", "--from", f"folder:{roll}", "--vault", str(vault))
         full = companion(*args)
-        assert full.returncode == 1, full.stderr
+        assert full.returncode == 15, full.stderr  # its own code: not a bug
         assert "disk is full" in full.stderr and "hint:" in full.stderr
         assert "Traceback" not in full.stderr
         assert list((vault / "tmp").iterdir()) == []
@@ -241,6 +242,30 @@ def test_injected_enospc_records_nothing_half_written(tmp_path: Path) -> None:
     assert held < len(digests(roll))
     assert companion("backup", "--from", f"folder:{roll}", "--vault", str(vault)).returncode == 0
     check_complete(vault, roll, tmp_path / "out")
+
+
+def test_a_full_disk_is_its_own_exit_code_with_a_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not exit 1 (a bug): exit 15, one line, the hint to free space, nothing half-written."""
+    roll = big_roll(tmp_path / "roll", files=3, size=400_000)
+    vault = tmp_path / "v"
+    new_vault(vault).close()
+    monkeypatch.setenv("COMPANION_PASSPHRASE", PASSPHRASE)
+    real_fdopen = os.fdopen
+    room = [300_000]
+
+    def fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_fdopen(fd, mode, *args, **kwargs)
+        return _FillsUp(handle, room) if "w" in mode else handle
+
+    with mock.patch("os.fdopen", fdopen):
+        code = run(["backup", "--from", f"folder:{roll}", "--vault", str(vault)])
+    err = capsys.readouterr().err
+    assert code == 15, err
+    assert "error: the disk is full" in err and "hint: Free some space" in err
+    assert "Traceback" not in err
+    assert list((vault / "tmp").iterdir()) == [] and not (vault / "lock").exists()
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """Reading Photos.sqlite from copied bytes: WAL replay against SQLite itself, schema variants,
-and how files become assets (``connectors.roll``)."""
+and how files become assets (``connectors.usb.roll``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from companion.connectors.photosdb import (
+from companion.connectors.usb.photosdb import (
     CORE_DATA_EPOCH,
     LibraryUnreadable,
     PhotoRecord,
@@ -18,7 +18,7 @@ from companion.connectors.photosdb import (
     read_library,
     replay_wal,
 )
-from companion.connectors.roll import FileStat, assemble
+from companion.connectors.usb.roll import FileStat, assemble
 from companion.model import AssetKind
 
 

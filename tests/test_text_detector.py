@@ -18,9 +18,9 @@ pytest.importorskip("onnxruntime")
 from PIL import Image, ImageDraw, ImageFont
 
 from companion.model import Asset, AssetKind
+from companion.pictures import Subject
 from companion.sensitivity import text
 from companion.sensitivity.base import ScanSettings, Verdict
-from companion.sensitivity.decode import Subject
 
 _FONTS = Path("/usr/share/fonts/truetype/dejavu")
 CARD = "4539 1488 0343 6467"

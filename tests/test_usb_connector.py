@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from companion.backup import VaultStore, run_backup
-from companion.connectors.iphone import choose_device
-from companion.connectors.usb import UsbConnector, list_devices
+from companion.connectors.usb import UsbOptions
+from companion.connectors.usb.connector import UsbConnector
+from companion.connectors.usb.devices import list_devices
+from companion.connectors.usb.iphone import choose_device
 from companion.connectors.usb.session import AFC_CHUNK, READ_AHEAD_BUDGET
 from companion.errors import (
     DeviceDisconnected,
@@ -53,9 +55,12 @@ class TestUsbContract(ConnectorContract):
         from companion.connectors import ConnectOptions
 
         options = ConnectOptions(
-            usbmux_address=self.simulator.address,
-            pair_records=tmp_path / "pairing",
             include_trashed=True,  # then every file of the phone is listed
+            per_connector=(
+                UsbOptions(
+                    usbmux_address=self.simulator.address, pair_records=tmp_path / "pairing"
+                ),
+            ),
         )
         self.connector = UsbConnector(None, options)
         return self.connector, media_files(self.root)
@@ -101,7 +106,7 @@ def test_device_facts_and_installed_apps(tmp_path: Path) -> None:
         info = connector.info()
         apps = {a.bundle_id: a for a in connector.list_apps()}
         everything = connector.list_apps(include_system=True)
-        devices = list_devices(connector._options)
+        devices = list_devices(connector._usb)
     assert info.identifier == simulator.udid == phone.device["UniqueDeviceID"]
     assert info.os_version == phone.device["ProductVersion"]
     assert info.name == phone.device["DeviceName"]
@@ -157,7 +162,7 @@ def test_trust_denied_and_trust_never_tapped(tmp_path: Path) -> None:
         connector.info()
     heard: list[str] = []
     with usb(phone, tmp_path / "b", Faults(trust="pending"), notify=heard.append) as (_, slow):
-        slow._options = dataclasses.replace(slow._options, trust_timeout=1.5)
+        slow._usb = dataclasses.replace(slow._usb, trust_timeout=1.5)
         with pytest.raises(TrustTimeout):
             slow.info()
     assert any("tap Trust" in line for line in heard)
@@ -185,7 +190,7 @@ def test_no_phone_and_no_usbmuxd_are_device_not_found(tmp_path: Path) -> None:
             connector.info()
     from companion.connectors import ConnectOptions
 
-    nowhere = ConnectOptions(usbmux_address=str(tmp_path / "no-such-socket"))
+    nowhere = ConnectOptions(per_connector=(UsbOptions(str(tmp_path / "no-such-socket")),))
     with pytest.raises(DeviceNotFound, match="usbmuxd") as caught:
         UsbConnector(None, nowhere).info()
     assert "usbmuxd" in caught.value.hint
@@ -317,7 +322,7 @@ def test_read_ahead_stays_within_its_budget_and_survives_any_order(tmp_path: Pat
 def test_devices_tells_untrusted_trusted_and_locked_apart(tmp_path: Path) -> None:
     phone = phone_copy(tmp_path)
     with usb(phone, tmp_path) as (simulator, connector):
-        options = connector._options
+        options = connector._usb
 
         def shown() -> tuple[str, dict[str, object]]:
             """`companion devices` as a person and a script see it: its line and its JSON."""

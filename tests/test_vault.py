@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -10,10 +11,18 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
-from companion.errors import UsageError, VaultExists, VaultLocked, VaultNotFound, WrongPassphrase
+from companion.errors import (
+    UsageError,
+    VaultExists,
+    VaultInaccessible,
+    VaultLocked,
+    VaultNotFound,
+    WrongPassphrase,
+)
 from companion.model import Asset, AssetKind
 from companion.vault import FlushPolicy, Vault
 from companion.vault import keys as vault_keys
@@ -48,6 +57,34 @@ def test_create_refuses_an_existing_vault_or_a_non_empty_folder(tmp_path: Path) 
         new_vault(tmp_path / "other")
     with pytest.raises(VaultNotFound):
         Vault.open(tmp_path / "nothing-here", PASSPHRASE)
+
+
+def test_exists_only_where_a_vault_is(tmp_path: Path) -> None:
+    new_vault(tmp_path / "v").close()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "a-file").write_bytes(b"x")
+    assert Vault.exists(tmp_path / "v")
+    assert not Vault.exists(tmp_path / "empty")
+    assert not Vault.exists(tmp_path / "missing")
+    assert not Vault.exists(tmp_path / "missing" / "deeper")
+    assert not Vault.exists(tmp_path / "a-file")
+
+
+def test_exists_says_no_where_it_may_not_look_and_open_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "v"
+    new_vault(root).close()
+
+    def denied(path: Path, *args: object, **kwargs: object) -> NoReturn:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Path, "exists", denied)
+        assert not Vault.exists(root)
+    monkeypatch.setattr(Path, "read_text", denied)
+    with pytest.raises(VaultInaccessible):
+        Vault.open(root, PASSPHRASE)
 
 
 def test_wrong_passphrase_writes_nothing_and_leaves_no_lock(tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from companion.connectors import ConnectOptions
-from companion.connectors.usb import UsbConnector
+from companion.connectors.usb import UsbOptions
+from companion.connectors.usb.connector import UsbConnector
 from companion.simulator import Faults, Simulator
 from companion.simulator.phone import SamplePhone, build_phone
 
@@ -45,10 +46,13 @@ def usb(
 ) -> Iterator[tuple[Simulator, UsbConnector]]:
     """A running simulated iPhone and a USB connector to it; both closed afterwards."""
     with Simulator(phone, faults=faults) as simulator:
-        connect_options = ConnectOptions(
+        settings = UsbOptions(
             usbmux_address=simulator.address,
             pair_records=tmp_path / "pair-records",
             trust_timeout=5,
+        )
+        connect_options = ConnectOptions(
+            per_connector=(settings,),
             **options,  # type: ignore[arg-type]
         )
         connector = UsbConnector(None, connect_options)

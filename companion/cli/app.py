@@ -29,13 +29,16 @@ from companion.cli import (
     demo_cmd,
     devices_cmd,
     key_cmd,
-    read_cmd,
+    ls_cmd,
+    restore_cmd,
     scan_cmd,
     simulator_cmd,
+    status_cmd,
     vault_cmd,
+    verify_cmd,
 )
 from companion.cli.common import EXIT_STATUS
-from companion.errors import CompanionError, ExitCode
+from companion.errors import Cancelled, CompanionError, ExitCode
 
 app = typer.Typer(
     name="companion",
@@ -54,7 +57,10 @@ app.add_typer(simulator_cmd.app, name="simulator")
 app.add_typer(checklist_cmd.app, name="checklist")
 devices_cmd.register(app)
 backup_cmd.register(app)
-read_cmd.register(app)
+verify_cmd.register(app)
+restore_cmd.register(app)
+ls_cmd.register(app)
+status_cmd.register(app)
 demo_cmd.register(app)
 scan_cmd.register(app)
 
@@ -122,13 +128,8 @@ def _report(message: str, hint: str, code: int, as_json: bool) -> int:
 _TYPER_INTERRUPTED = 130
 
 
-def _interrupted(as_json: bool) -> int:
-    return _report(
-        "interrupted",
-        "Finished work is kept; run the command again to resume.",
-        int(ExitCode.CANCELLED),
-        as_json,
-    )
+def _interrupted() -> Cancelled:
+    return Cancelled("interrupted", "Finished work is kept; run the command again to resume.")
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -141,16 +142,19 @@ def run(argv: list[str] | None = None) -> int:
 def _run(args: list[str]) -> int:
     debug, as_json = "--debug" in args, "--json" in args
     try:
-        result = app(args=args, prog_name="companion", standalone_mode=False)
+        try:
+            result = app(args=args, prog_name="companion", standalone_mode=False)
+        except typer.Abort as exc:  # a declined or abandoned prompt
+            raise Cancelled("cancelled", "") from exc
+        except KeyboardInterrupt as exc:
+            raise _interrupted() from exc
+        if result == _TYPER_INTERRUPTED:
+            raise _interrupted()
     except CompanionError as exc:
         if debug:
             traceback.print_exc()
         hint = _with_given_options(exc.hint, args)
         return _report(exc.message, hint, int(exc.exit_code), as_json)
-    except typer.Abort:
-        return _report("cancelled", "", int(ExitCode.CANCELLED), as_json)
-    except KeyboardInterrupt:
-        return _interrupted(as_json)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:  # bad options, unknown command: typer's usage errors
@@ -164,8 +168,6 @@ def _run(args: list[str]) -> int:
             int(ExitCode.UNEXPECTED),
             as_json,
         )
-    if result == _TYPER_INTERRUPTED:
-        return _interrupted(as_json)
     return int(result) if isinstance(result, int) else 0
 
 

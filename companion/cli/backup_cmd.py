@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from companion.backup import DryRunStore, VaultStore, run_backup
 from companion.cli.common import (
     EXIT_STATUS,
     JobsOpt,
@@ -21,31 +20,43 @@ from companion.cli.common import (
     closing_connector,
     emit_json,
     human_bytes,
-    read_passphrase,
-    vault_path,
+    vault_ref,
 )
-from companion.connectors import ConnectOptions, Connector, Preparable, connect
-from companion.errors import ExitCode
+from companion.cli.sources import connect_options
+from companion.connectors import connect, source_help
+from companion.errors import PartialFailure
 from companion.model import Asset, BackupReport
-from companion.vault import Vault
-from companion.vault.unlock import MARKER
+from companion.usecases.backup import back_up, plan_backup
 
 
-class _BarProgress:
-    """Adapts the library's progress callbacks to a tqdm bar."""
+class _LazyBar:
+    """The backup's progress callbacks on a tqdm bar, drawn when the transfer starts: after the
+    vault is unlocked and the phone connected, so that no bar sits under a prompt."""
 
-    def __init__(self, bar: Any) -> None:
-        self._bar = bar
+    def __init__(self, *, enabled: bool) -> None:
+        self._enabled = enabled
+        self._stack = contextlib.ExitStack()
+        self._bar: Any = None
+
+    def __enter__(self) -> _LazyBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
 
     def start(self, total_bytes: int, total_items: int) -> None:
+        if self._bar is None:
+            self._bar = self._stack.enter_context(byte_bar(0, "backup", enabled=self._enabled))
         self._bar.reset(total=total_bytes)
         self._bar.set_description(f"{total_items} files")
 
     def advance(self, nbytes: int) -> None:
-        self._bar.update(nbytes)
+        if self._bar is not None:
+            self._bar.update(nbytes)
 
     def item_done(self, asset: Asset, outcome: str) -> None:
-        self._bar.set_postfix_str(asset.name, refresh=False)
+        if self._bar is not None:
+            self._bar.set_postfix_str(asset.name, refresh=False)
 
 
 def register(app: typer.Typer) -> None:
@@ -58,10 +69,9 @@ def backup(
         typer.Option(
             "--from",
             metavar="SOURCE",
-            help="Where the photos are: usb (the only iPhone connected by cable), usb:UDID "
-            "(one of several, see 'companion devices'), or folder:PATH (a camera-roll export "
-            "or a mounted DCIM folder; when PATH holds a DCIM folder, only DCIM/ is backed up, "
-            "and the summary counts and names the folders of photos beside it).",
+            help=f"Where the photos are: {source_help()}. When a folder holds a DCIM folder, "
+            "only DCIM/ is backed up, and the summary counts and names the folders of photos "
+            "beside it.",
         ),
     ] = "usb",
     vault: VaultOpt = None,
@@ -81,7 +91,7 @@ def backup(
         ),
     ] = False,
     as_json: JsonOpt = False,
-) -> int:
+) -> None:
     """Back up an iPhone's photos and videos (or a folder's) into the vault, incrementally.
 
     Only new or changed files are read; each is hashed, encrypted and written once (identical
@@ -90,46 +100,30 @@ def backup(
     photos and videos stored with a warning (an empty file, bytes that are no picture) are
     listed too (exit 4).
     """
-    root = vault_path(vault)
-    options = ConnectOptions(
-        notify=lambda line: typer.echo(line, err=True),
-        usbmux_address=usbmux,
-        include_trashed=include_trashed,
-        trust_timeout=trust_timeout,
-    )
+    ref = vault_ref(vault, passphrase_file)
+    options = connect_options(usbmux, trust_timeout, include_trashed=include_trashed)
     connector = connect(source, options)
     with closing_connector(connector):
-        return _backup(connector, root, passphrase_file, dry_run, jobs, as_json)
-
-
-def _backup(
-    connector: Connector,
-    root: Path,
-    passphrase_file: Path | None,
-    dry_run: bool,
-    jobs: int | None,
-    as_json: bool,
-) -> int:
-    if dry_run:
-        report = _dry_run(connector, root, passphrase_file)
-    else:
-        passphrase = read_passphrase(passphrase_file)
-        if isinstance(connector, Preparable) and (root / MARKER).exists():
-            connector.prepare()  # pairing and TLS go on while the passphrase unlocks the vault
-        with Vault.open(root, passphrase, write=True) as opened:
-            connector.info()  # connect (a phone may ask to be trusted) before drawing the bar
-            with byte_bar(0, "backup", enabled=not as_json) as bar:
-                store = VaultStore(opened, jobs)
-                report = run_backup(connector, store, progress=_BarProgress(bar))
+        if dry_run:
+            report = plan_backup(connector, ref)
+        else:
+            with _LazyBar(enabled=not as_json) as progress:
+                report = back_up(connector, ref, jobs=jobs, progress=progress)
     _render(report, as_json)
-    return int(ExitCode.PARTIAL) if report.failed or report.warnings else 0
+    _partial(report)
 
 
-def _dry_run(connector: Connector, root: Path, passphrase_file: Path | None) -> BackupReport:
-    if not (root / MARKER).exists():
-        return run_backup(connector, DryRunStore(None))
-    with Vault.open(root, read_passphrase(passphrase_file)) as opened:
-        return run_backup(connector, DryRunStore(opened))
+def _partial(report: BackupReport) -> None:
+    """Exit 4 when a file failed (retried next run) or was stored with a warning."""
+    failed, odd = len(report.failed), len(report.warnings)
+    if not failed and not odd:
+        return
+    parts = [f"{failed} file{'s' * (failed != 1)} failed"] if failed else []
+    parts += [f"{odd} stored with a warning"] if odd else []
+    hint = (
+        None if failed else "They are in the vault as they were read; look at them on the source."
+    )
+    raise PartialFailure(" and ".join(parts) + " (listed above)", hint)
 
 
 def _render(report: BackupReport, as_json: bool) -> None:

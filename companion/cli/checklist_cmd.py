@@ -10,20 +10,18 @@ from typing import Annotated
 
 import typer
 
-from companion.checklist.builder import DeviceFacts
-from companion.checklist.model import Lang
-from companion.checklist.output import Paper
 from companion.cli.common import (
     EXIT_STATUS,
+    VAULT_ENV,
     JsonOpt,
     PassFileOpt,
     TrustTimeoutOpt,
     UsbmuxOpt,
-    closing_connector,
     emit_json,
-    read_passphrase,
+    vault_ref,
 )
-from companion.errors import UsageError
+from companion.cli.sources import connect_options
+from companion.connectors import source_help
 
 app = typer.Typer(
     name="checklist",
@@ -38,8 +36,8 @@ FromOpt = Annotated[
     typer.Option(
         "--from",
         metavar="SOURCE",
-        help="Read the iOS version and the installed apps from the iPhone: usb (the only one "
-        "on a cable) or usb:UDID. The default unless --ios is given.",
+        help="Read the iOS version and the installed apps from the iPhone: "
+        f"{source_help(apps=True)}. The default unless --ios is given.",
         show_default=False,
     ),
 ]
@@ -72,75 +70,6 @@ LangOpt = Annotated[
         show_default=False,
     ),
 ]
-
-
-def _source_facts(
-    source: str | None,
-    ios: str | None,
-    apps: str | None,
-    usbmux: str | None,
-    trust_timeout: float,
-    notify: bool,
-) -> DeviceFacts:
-    from companion.checklist.builder import facts_from_bundle_ids, facts_from_device
-
-    if ios is not None:
-        if source is not None:
-            raise UsageError(
-                "--from and --ios both say where the facts come from",
-                "Use --from usb to read them from the iPhone, or --ios (and --apps) without it.",
-            )
-        return facts_from_bundle_ids(ios, (apps or "").split(","))
-    if apps is not None:
-        raise UsageError("--apps needs --ios", "e.g. --ios 17.5 --apps com.facebook.Facebook")
-    spec = source or "usb"
-    if spec != "usb" and not spec.startswith("usb:"):
-        raise UsageError(
-            f"a checklist reads its facts from an iPhone, not from {spec!r}",
-            "Use --from usb, or --ios VERSION --apps BUNDLE,... without a phone.",
-        )
-    from companion.connectors import ConnectOptions, connect
-    from companion.connectors.base import AppLister
-
-    say = (lambda line: typer.echo(line, err=True)) if notify else None
-    options = ConnectOptions(notify=say, usbmux_address=usbmux, trust_timeout=trust_timeout)
-    connector = connect(spec, options)
-    with closing_connector(connector):
-        if not isinstance(connector, AppLister):
-            raise UsageError(f"{spec} cannot list installed apps")
-        return facts_from_device(connector)
-
-
-def _lang(value: str | None) -> Lang:
-    from companion.checklist.output import default_lang
-
-    if value is None:
-        return default_lang()
-    if value not in ("en", "fr"):
-        raise UsageError(f"no checklist in {value!r}", "Use --lang en or --lang fr.")
-    return "fr" if value == "fr" else "en"
-
-
-def _flagged(vault: Path | None, passphrase_file: Path | None) -> tuple[int | None, str]:
-    """How many photos the vault's scans flagged, and the command that reviews them."""
-    if vault is None:
-        return None, ""
-    from companion.sensitivity.scan import flagged_in_vault
-    from companion.vault import Vault
-
-    with Vault.open(vault.expanduser(), read_passphrase(passphrase_file)) as opened:
-        count = flagged_in_vault(opened)
-    return count, f"companion scan --vault {vault}"
-
-
-def _paper(value: str | None, lang: Lang) -> Paper:
-    from companion.checklist.output import default_paper
-
-    if value is None:
-        return default_paper(lang)
-    if value not in ("a4", "letter"):
-        raise UsageError(f"no {value!r} paper", "Use --paper a4 or --paper letter.")
-    return "a4" if value == "a4" else "letter"
 
 
 @app.callback()
@@ -183,9 +112,11 @@ def checklist(
         Path | None,
         typer.Option(
             "--vault",
+            envvar=VAULT_ENV,
             metavar="DIR",
             help="Open the checklist with how many photos the scan flagged in this vault, and "
-            "the command to review them (never the photos themselves).",
+            "the command to review them (never the photos themselves). Default: "
+            "$COMPANION_VAULT; without either, no count (and no passphrase asked).",
             show_default=False,
         ),
     ] = None,
@@ -210,47 +141,45 @@ def checklist(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from companion.checklist.builder import build_checklist
-    from companion.checklist.output import FORMATS, SUFFIXES, render, write_document
+    from companion.usecases.checklist import STDOUT, FactsFrom, Request, make_checklist
 
-    if fmt is None:  # checklist.html means HTML; "-" and unknown suffixes mean PDF
-        suffix = out.suffix.lower() if out is not None else ""
-        fmt = {".htm": "html", ".markdown": "md"}.get(suffix, suffix.lstrip(".") or "pdf")
-        fmt = fmt if fmt in FORMATS else "pdf"
-    form = next((f for f in FORMATS if f == fmt), None)
-    if form is None:
-        raise UsageError(f"no {fmt!r} format", "Use --format pdf, html or md.")
-    language = _lang(lang)
-    size = _paper(paper, language)
-    facts = _source_facts(source, ios, apps, usbmux, trust_timeout, notify=not as_json)
-    flagged, review = _flagged(findings, passphrase_file)
-    document = build_checklist(
-        facts, language, today=date.today(), flagged=flagged, review_command=review
+    ref = vault_ref(findings, passphrase_file) if findings is not None else None
+    request = Request(
+        FactsFrom(source, ios, apps),
+        lang=lang,
+        form=fmt,
+        paper=paper,
+        out=out,
+        vault=ref,
+        review=f"companion scan --vault {findings}" if findings is not None else "",
     )
-    rendered = render(document, form, paper=size)
-    target = out if out is not None else Path(f"photo-checklist-{language}{SUFFIXES[form]}")
-    if str(target) == "-":
-        sys.stdout.buffer.write(rendered.data)
+    made = make_checklist(
+        request, connect_options(usbmux, trust_timeout, notify=not as_json), today=date.today()
+    )
+    if made.target == STDOUT:
+        sys.stdout.buffer.write(made.rendered.data)
         sys.stdout.flush()
         return
-    write_document(target, rendered.data)
-    steps = document.steps()
+    steps = made.checklist.steps()
     if as_json:
         emit_json(
             {
-                "path": target,
-                "format": form,
-                "lang": language,
-                "paper": size,
-                "pages": rendered.pages,
-                "ios": facts.ios,
-                "device": facts.device.name if facts.device else None,
+                "path": made.target,
+                "format": made.form,
+                "lang": made.lang,
+                "paper": made.paper,
+                "pages": made.rendered.pages,
+                "ios": made.facts.ios,
+                "device": made.facts.device.name if made.facts.device else None,
                 "steps": [{"key": s.key, "action": s.action} for s in steps],
             }
         )
         return
-    pages = f", {rendered.pages} page{'s' * (rendered.pages != 1)}" if rendered.pages else ""
-    typer.echo(f"Wrote {target}: {len(steps)} lines to tick{pages} ({language}, {size}).")
+    pages = made.rendered.pages
+    count = f", {pages} page{'s' * (pages != 1)}" if pages else ""
+    typer.echo(
+        f"Wrote {made.target}: {len(steps)} lines to tick{count} ({made.lang}, {made.paper})."
+    )
 
 
 @app.command("verify", epilog=EXIT_STATUS)
@@ -280,15 +209,11 @@ def verify(
     that phone's checklist; without them, against the checklist for the apps it names.
     Unreadable lines are skipped and counted. The exit status is 0 whatever the verdicts.
     """
-    from companion.checklist.privacy_report import read_privacy_report
-    from companion.checklist.verify import verify_report
+    from companion.usecases.checklist import FactsFrom, check_privacy_report
 
-    language = _lang(lang)
-    report = read_privacy_report(privacy_report)
-    facts = None
-    if source is not None or ios is not None or apps is not None:
-        facts = _source_facts(source, ios, apps, usbmux, trust_timeout, notify=not as_json)
-    result = verify_report(report, facts, language, today=date.today())
+    options = connect_options(usbmux, trust_timeout, notify=not as_json)
+    facts = FactsFrom(source, ios, apps)
+    report, result = check_privacy_report(privacy_report, facts, lang, options, today=date.today())
     if as_json:
         emit_json(
             {

@@ -11,18 +11,17 @@ from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from companion.cli import terminal
-from companion.errors import UsageError
+from companion.errors import UsageError, exit_status
 
-EXIT_STATUS = """\
-Exit status: 0 ok · 1 unexpected error · 2 usage (also a vault folder you may not use)
-· 3 cancelled or interrupted · 4 partial (some assets failed) · 10 source unavailable
-· 11 vault locked by another command · 12 wrong passphrase · 13 integrity failure.
-"""
+if TYPE_CHECKING:
+    from companion.vault import Vault, VaultRef
+
+EXIT_STATUS = exit_status()
 
 PASSPHRASE_ENV = "COMPANION_PASSPHRASE"  # noqa: S105 (a variable name, not a secret)
 VAULT_ENV = "COMPANION_VAULT"
@@ -213,15 +212,22 @@ def count_bar(desc: str, *, enabled: bool) -> Iterator[Callable[[int, int], None
         leave=False,
     )
 
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
     try:
-        yield update
+        yield fed(bar)
     finally:
         bar.close()
+
+
+def fed(bar: Any) -> Callable[[int, int], None]:
+    """A library's (done, total) progress callback drawn on a tqdm bar."""
+
+    def update(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
+            bar.refresh()
+        bar.update(done - bar.n)  # tqdm redraws at most a few times a second
+
+    return update
 
 
 @contextmanager
@@ -243,3 +249,16 @@ def given_options(vault: Path | None, passphrase_file: Path | None = None) -> st
 
     given = (("--vault", vault), ("--passphrase-file", passphrase_file))
     return "".join(f" {name} {shlex.quote(str(value))}" for name, value in given if value)
+
+
+def vault_ref(option: Path | None, pass_file: Path | None) -> VaultRef:
+    """The vault a command was pointed at (``--vault``, else ``$COMPANION_VAULT``, else the
+    default) and how its passphrase is had (``read_passphrase``), asked only when it opens."""
+    from companion.vault import VaultRef
+
+    return VaultRef(vault_path(option), lambda: read_passphrase(pass_file))
+
+
+def open_vault(option: Path | None, pass_file: Path | None, *, write: bool = False) -> Vault:
+    """Open the vault a command was pointed at: ``vault_ref(...).open(write=...)``."""
+    return vault_ref(option, pass_file).open(write=write)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from companion.cli.common import EXIT_STATUS, JsonOpt, UsbmuxOpt, emit_json
-from companion.connectors.base import ConnectOptions
+from companion.connectors.usb.options import UsbOptions
 from companion.model import DeviceInfo
 
 
@@ -21,9 +21,9 @@ def devices(usbmux: UsbmuxOpt = None, as_json: JsonOpt = False) -> None:
     it tells anyone, and one that trusts it but is locked shows only its UDID. 'companion backup'
     asks you to tap Trust when it needs to (unlock the phone first).
     """
-    from companion.connectors.usb import list_devices  # loads the USB library only when asked
+    from companion.connectors.usb.devices import list_devices  # USB code only when asked
 
-    found = list_devices(ConnectOptions(usbmux_address=usbmux))
+    found = list_devices(UsbOptions(usbmux_address=usbmux))
     if as_json:
         emit_json(found)
         return

@@ -4,8 +4,7 @@ photo private."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,12 +19,17 @@ from companion.cli.common import (
     count_bar,
     emit_json,
     given_options,
-    read_passphrase,
-    vault_path,
+    open_vault,
+    vault_ref,
 )
-from companion.errors import ExitCode, UsageError
+from companion.cli.sources import connect_options
+from companion.connectors import source_help
+from companion.errors import PartialFailure, UsageError
 from companion.model import Finding
-from companion.vault import Vault
+
+if TYPE_CHECKING:
+    from companion.sensitivity.explain import Explanation
+    from companion.sensitivity.scan import ScanReport
 
 OnlyOpt = Annotated[
     str | None,
@@ -54,16 +58,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(places_app, name="places")
 
 
-def _only(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    from companion.sensitivity.detectors import select
-
-    categories = [c.strip() for c in value.split(",") if c.strip()]
-    select(categories)  # usage error for an unknown category
-    return categories
-
-
 def scan(
     vault: VaultOpt = None,
     source: Annotated[
@@ -71,8 +65,8 @@ def scan(
         typer.Option(
             "--from",
             metavar="SOURCE",
-            help="Scan a source directly instead of the vault (usb, usb:UDID, folder:PATH): "
-            "findings are printed, never stored.",
+            help=f"Scan a source directly instead of the vault: {source_help()}. Findings are "
+            "printed, never stored.",
             show_default=False,
         ),
     ] = None,
@@ -90,7 +84,7 @@ def scan(
     jobs: JobsOpt = None,
     usbmux: UsbmuxOpt = None,
     as_json: JsonOpt = False,
-) -> int:
+) -> None:
     """Find the photos you would not want a stranger's cloud to see: nudity, ID documents,
     payment cards, bank details, passwords and recovery phrases, 2FA QR codes, photos taken at
     your private places, medical papers.
@@ -102,28 +96,32 @@ def scan(
     still run. See why one photo was flagged with --explain. Files that cannot be read as
     pictures (empty, an unknown format, cut short) are counted and named (exit 4).
     """
-    from companion.sensitivity import scan as scanning
+    from companion.usecases import scan as scanning
 
-    categories = _only(only)
+    wanted = scanning.categories(only)
     if explain is not None:
         if source is not None:
             raise UsageError(
                 "--explain reads the asset from the vault, not from --from",
                 "Back it up first, or scan the source with --json to see its findings.",
             )
-        return _explain(vault, passphrase_file, explain, as_json)
+        _explain(scanning.explain(vault_ref(vault, passphrase_file), explain), as_json)
+        return
     with count_bar("scanning", enabled=not as_json) as progress:
         if source is not None:
-            report = _scan_source(source, categories, usbmux, progress)
+            report = _scan_source(source, wanted, usbmux, progress)
         else:
-            root = vault_path(vault)
-            with Vault.open(root, read_passphrase(passphrase_file), write=True) as opened:
-                report = scanning.scan_vault(opened, only=categories, jobs=jobs, progress=progress)
+            ref = vault_ref(vault, passphrase_file)
+            report = scanning.scan_stored(ref, only=wanted, jobs=jobs, progress=progress)
+    _render(report, wanted, as_json)
+
+
+def _render(report: ScanReport, wanted: list[str] | None, as_json: bool) -> None:
     for name, why in report.unavailable.items():
         typer.echo(f"warning: the {name} detector cannot run: {why}", err=True)
     if as_json:
         for result in report.flagged():
-            typer.echo(json.dumps(_result_json(result, categories), ensure_ascii=False))
+            typer.echo(json.dumps(_result_json(result, wanted), ensure_ascii=False))
     else:
         _table(report)
     if report.too_large:
@@ -136,7 +134,13 @@ def scan(
         typer.echo(f"not looked at: {path}: {why}", err=True)
     for path, why in report.failed[:_LISTED]:
         typer.echo(f"failed: {path}: {why}", err=True)
-    return int(ExitCode.PARTIAL) if report.failed or report.unreadable else 0
+    missed = len(report.unreadable) + len(report.failed)
+    if missed:
+        raise PartialFailure(
+            f"{missed} file{'s' * (missed != 1)} could not be read (listed above)",
+            "Files that are no readable picture stay as they are; failed ones are tried "
+            "again by the next scan.",
+        )
 
 
 _LISTED = 20  # files named per problem; the summary counts them all
@@ -144,24 +148,13 @@ _LISTED = 20  # files named per problem; the summary counts them all
 
 def _scan_source(
     source: str, categories: list[str] | None, usbmux: str | None, progress: Any
-) -> Any:
-    from companion.connectors import ConnectOptions, connect
-    from companion.sensitivity.scan import scan_assets
+) -> ScanReport:
+    from companion.connectors import connect
+    from companion.usecases.scan import scan_source
 
-    connector = connect(source, ConnectOptions(usbmux_address=usbmux))
+    connector = connect(source, connect_options(usbmux))
     with closing_connector(connector):
-        assets = list(connector.list_assets())
-
-        def reader(asset: Any) -> Callable[[], bytes]:
-            def read() -> bytes:
-                with connector.open(asset) as stream:
-                    data: bytes = stream.read()
-                    return data
-
-            return read
-
-        items = ((asset, reader(asset)) for asset in assets)
-        return scan_assets(items, only=categories, progress=progress, total=len(assets))
+        return scan_source(connector, only=categories, progress=progress)
 
 
 def _finding_json(finding: Finding) -> dict[str, Any]:
@@ -210,18 +203,13 @@ def _table(report: Any) -> None:
         typer.echo(f"  {category:<{width}}  {count:>5}  {', '.join(names[:3])}{more}")
 
 
-def _explain(vault: Any, passphrase_file: Any, wanted: str, as_json: bool) -> int:
-    from companion.sensitivity.explain import explain_asset
-
-    with Vault.open(vault_path(vault), read_passphrase(passphrase_file)) as opened:
-        explanation = explain_asset(opened, wanted)
+def _explain(explanation: Explanation, as_json: bool) -> None:
     if as_json:
         emit_json(explanation)
-        return 0
+        return
     typer.echo(f"{explanation.path}  ({explanation.kind}, object {explanation.object_id[:12]})")
     for line in explanation.lines():
         typer.echo(f"  {line}")
-    return 0
 
 
 @places_app.command("add", epilog=EXIT_STATUS)
@@ -239,7 +227,7 @@ def places_add(
     from companion.sensitivity.places import check_place
 
     place = check_place(name, lat, lon, radius_m)
-    with Vault.open(vault_path(vault), read_passphrase(passphrase_file), write=True) as opened:
+    with open_vault(vault, passphrase_file, write=True) as opened:
         opened.set_place(place)
         opened.flush()
     typer.echo(f"Added {place.name!r}: {place.lat:.5f}, {place.lon:.5f}, {place.radius_m:.0f} m.")
@@ -250,7 +238,7 @@ def places_list(
     vault: VaultOpt = None, passphrase_file: PassFileOpt = None, as_json: JsonOpt = False
 ) -> None:
     """List the private places declared in the vault."""
-    with Vault.open(vault_path(vault), read_passphrase(passphrase_file)) as opened:
+    with open_vault(vault, passphrase_file) as opened:
         places = opened.places()
     if as_json:
         emit_json(places)
@@ -269,7 +257,7 @@ def places_remove(
     passphrase_file: PassFileOpt = None,
 ) -> None:
     """Remove a private place; the next scan stops flagging photos for it."""
-    with Vault.open(vault_path(vault), read_passphrase(passphrase_file), write=True) as opened:
+    with open_vault(vault, passphrase_file, write=True) as opened:
         if not opened.remove_place(name):
             raise UsageError(f"no place called {name!r}", "See 'companion places list'.")
         opened.flush()

@@ -23,6 +23,12 @@ Optional abilities are separate protocols a connector may also satisfy: ``Prober
 ``Shareable``, ``ReadAhead``, ``Preparable``, ``Reconnectable``, ``AppLister``, ``Selective``
 (a ``Remover`` comes with the cleanup issue).
 
+What a caller tells a connector is a ``ConnectOptions``: how to reach the person (``notify``
+one way, ``prompt`` both ways: a connector that needs an answer and has no ``prompt`` raises a
+``UsageError`` with a hint, never waits), what to list (``include_trashed``), and each
+connector's own settings, fetched by type (``options.settings(UsbOptions)``), so this seam
+names no connector's fields.
+
 A connector that holds a link (a USB session) also has ``close()``; callers use
 ``contextlib.closing`` or call it when done. Connectors without one need no closing.
 """
@@ -31,29 +37,57 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, TypeVar, runtime_checkable
 
+from companion.errors import UsageError
 from companion.model import AppInfo, Asset, DeviceInfo
+
+S = TypeVar("S")
+
+
+class Ask(Protocol):
+    """Asks the person ``question`` and returns what they typed, never empty (a two-factor
+    code, an account name); with ``secret`` it is typed without echo. The person cancelling
+    (Ctrl-C) stops the command, as any of the caller's prompts does."""
+
+    def __call__(self, question: str, *, secret: bool = False) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
 class ConnectOptions:
-    """What a caller may tell any connector; each uses the fields that concern it.
+    """What a caller may tell any connector; each uses what concerns it.
 
     ``notify`` receives one line for the person when the source needs them (for a phone: "Unlock
-    your iPhone and tap Trust"); library code never prints. ``usbmux_address`` overrides the
-    ``USBMUXD_SOCKET_ADDRESS`` environment variable. ``include_trashed`` also lists what the
-    source keeps in Recently Deleted. ``trust_timeout`` is how long to wait for a person to tap
-    Trust, in seconds. ``pair_records`` is the folder where a phone's pairing with this computer
-    is kept (None: the USB library's own, under the home folder); pair records are secrets.
+    your iPhone and tap Trust"); library code never prints. ``prompt`` asks the person and waits
+    for the answer; None means nobody can answer (no terminal), and a connector that needs an
+    answer calls ``ask``, which then raises. ``include_trashed`` also lists what the source keeps
+    in Recently Deleted, for sources that have one. ``per_connector`` holds settings values of
+    the connectors' own types (at most one of each type), read with ``settings``.
     """
 
     notify: Callable[[str], None] | None = None
-    usbmux_address: str | None = None
+    prompt: Ask | None = None
     include_trashed: bool = False
-    trust_timeout: float = 120.0
-    pair_records: Path | None = None
+    per_connector: tuple[object, ...] = ()
+
+    def __post_init__(self) -> None:
+        kinds = [type(value) for value in self.per_connector]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError(f"one settings value per connector type, got {kinds}")
+
+    def settings(self, kind: type[S]) -> S:
+        """The settings of type ``kind`` the caller gave, else ``kind()``: its defaults."""
+        for value in self.per_connector:
+            if isinstance(value, kind):
+                return value
+        return kind()
+
+    def ask(self, question: str, *, secret: bool = False, hint: str) -> str:
+        """The person's answer to ``question``. Without ``prompt`` nobody can answer: a
+        ``UsageError`` carrying ``hint`` (how to give the answer some other way)."""
+        if self.prompt is None:
+            raise UsageError(f"nobody can answer {question!r}: there is no terminal", hint=hint)
+        return self.prompt(question, secret=secret)
 
 
 @runtime_checkable

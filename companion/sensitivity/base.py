@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from companion.model import Asset, Finding, Place
+from companion.model import CONTEXT_CATEGORIES, Asset, Finding, Place
 
 # Stable category names: --json, --only and the vault use them.
 VERDICTS = (
@@ -33,8 +33,7 @@ VERDICTS = (
     "private_place",
     "medical",
 )
-CONTEXT = ("screenshot", "hidden", "faces")  # context, not verdicts
-CATEGORIES = VERDICTS + CONTEXT
+CATEGORIES = VERDICTS + CONTEXT_CATEGORIES  # context last: it never flags a shot on its own
 INSTALL_HINT = "Install the scan extra: python3 -m pip install 'companion[scan]'"
 
 
@@ -55,7 +54,7 @@ class ScanSettings:
 
 
 class Subject(Protocol):
-    """An asset and lazy views of its bytes (see ``companion.sensitivity.decode.Subject``)."""
+    """An asset and lazy views of its bytes (see ``companion.pictures.Subject``)."""
 
     asset: Asset
     cache: dict[str, Any]  # detectors share work here (face boxes, the OCR text)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from companion.model import Asset, Finding
+from companion.pictures import is_image, is_video
 from companion.sensitivity.base import ScanSettings, Subject, Verdict, no_telemetry
-from companion.sensitivity.decode import is_image, is_video
 
 NAME = "nudity"
 VERSION = "2"  # 2: video keyframes at 640 px, spread over the whole movie

@@ -12,8 +12,8 @@ import math
 
 from companion.errors import UsageError
 from companion.model import Asset, Finding, Place
+from companion.pictures import is_image
 from companion.sensitivity.base import ScanSettings, Subject, Verdict
-from companion.sensitivity.decode import is_image
 
 NAME = "places"
 EARTH_RADIUS_M = 6_371_008.8  # mean radius (IUGG)

@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from companion.model import Asset, Finding
+from companion.pictures import is_image
 from companion.sensitivity.base import ScanSettings, Subject, Verdict
-from companion.sensitivity.decode import is_image
 
 NAME = "qr"
 VERSION = "2"  # 2: HEIC thumbnails with something on them are read at full size

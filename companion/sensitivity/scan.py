@@ -17,8 +17,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from companion.model import Asset, AssetKind, DetectorRun, Finding, ScanRecord, StoredAsset
-from companion.sensitivity.base import CONTEXT, DetectorSpec, ScanSettings
+from companion.model import (
+    Asset,
+    AssetKind,
+    DetectorRun,
+    Finding,
+    ScanRecord,
+    StoredAsset,
+    is_flagged,
+)
+from companion.sensitivity.base import DetectorSpec, ScanSettings
 from companion.sensitivity.detectors import select
 from companion.sensitivity.worker import FAILED, Job, JobResult, scan_job
 from companion.vault import Vault
@@ -45,8 +53,8 @@ class AssetScan:
         return [f for f in found if not only or f.category in only]
 
     def flagged(self, only: Sequence[str] | None = None) -> bool:
-        """True when a finding is a verdict, not only context (a screenshot, faces)."""
-        return any(f.category not in CONTEXT for f in self.findings(only))
+        """True when a finding is a verdict, not only context (``model.is_flagged``)."""
+        return is_flagged(self.runs, only)
 
 
 @dataclass
@@ -223,8 +231,7 @@ def flagged_in_vault(vault: Vault) -> int:
     return sum(
         1
         for stored in vault.assets()
-        if (scan := scans.get(stored.object_id)) is not None
-        and any(f.category not in CONTEXT for f in scan.findings())
+        if (scan := scans.get(stored.object_id)) is not None and scan.flagged()
     )
 
 

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from companion.model import Asset, Finding
+from companion.pictures import is_image
 from companion.sensitivity import lexicon, validators
 from companion.sensitivity.base import ScanSettings, Subject, Verdict, no_telemetry
-from companion.sensitivity.decode import is_image
 
 NAME = "text"
 VERSION = "2"  # 2: HEIC thumbnails gated at twice their size; pieces of a row joined

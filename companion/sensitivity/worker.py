@@ -12,8 +12,8 @@ import logging
 from dataclasses import dataclass
 
 from companion.model import Asset, DetectorRun
+from companion.pictures import Subject
 from companion.sensitivity.base import Detector, ScanSettings, Verdict
-from companion.sensitivity.decode import Subject
 from companion.sensitivity.detectors import registered
 
 log = logging.getLogger(__name__)

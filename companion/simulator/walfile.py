@@ -3,7 +3,7 @@
 SQLite salts a WAL with random bytes; ``resalt_wal`` puts salts from the seed in their place and
 recomputes every checksum, so the same phone has the same bytes. ``write_shm`` makes the matching
 ``-shm`` index the way SQLite itself rebuilds it. The USB connector has its own WAL reader
-(``connectors/photosdb.py``): the phone does not read our code, and two independent
+(``connectors/usb/photosdb.py``): the phone does not read our code, and two independent
 implementations of the checksum check each other in the tests.
 """
 

@@ -1,5 +1,6 @@
 """The encrypted vault (format v1, specified in docs/design/vault-format.md)."""
 
+from companion.vault.ref import VaultRef
 from companion.vault.vault import FlushPolicy, PutResult, Vault
 
-__all__ = ["FlushPolicy", "PutResult", "Vault"]
+__all__ = ["FlushPolicy", "PutResult", "Vault", "VaultRef"]

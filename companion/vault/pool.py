@@ -34,6 +34,7 @@ from typing import Any, BinaryIO, TypeVar, cast
 
 from companion.errors import IntegrityError, SizeMismatch
 from companion.model import Asset
+from companion.tap import Tap
 from companion.vault import crypto
 from companion.vault.objects import ObjectStore, StoredObject, buffer_for
 from companion.vault.unlock import read_marker
@@ -133,25 +134,18 @@ def _count(n: int) -> None:
         counter.value += n
 
 
-class _Counted(io.RawIOBase):
-    """Adds the bytes read to the shared counter, in steps of about a megabyte."""
+class _Counter:
+    """Watches a ``Tap``: adds the bytes read to the shared counter, in steps of about a
+    megabyte, and what is left at the end."""
 
-    def __init__(self, inner: BinaryIO) -> None:
-        self._inner = inner
+    def __init__(self) -> None:
         self._pending = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._inner.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self._pending += n
-        if self._pending >= 1 << 20 or not n:
+    def __call__(self, data: bytes) -> None:
+        self._pending += len(data)
+        if self._pending >= 1 << 20 or not data:
             _count(self._pending)
             self._pending = 0
-        return n
 
 
 def store_fetched(
@@ -183,7 +177,7 @@ def store_fetched(
 
 def _put(fetch: Fetch, object_key: bytes, asset: Asset) -> tuple[Asset, StoredObject]:
     def counted(stream: BinaryIO) -> BinaryIO:
-        return cast(BinaryIO, io.BufferedReader(_Counted(stream), buffer_for(asset.size)))
+        return cast(BinaryIO, io.BufferedReader(Tap(stream, _Counter()), buffer_for(asset.size)))
 
     return store_fetched(_store(object_key), fetch, asset, counted)
 

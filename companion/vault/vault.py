@@ -16,23 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import logging
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from companion.errors import (
-    IntegrityError,
-    UsageError,
-    VaultError,
-    VaultExists,
-)
+from companion.errors import IntegrityError, UsageError, VaultError, VaultExists
 from companion.model import Asset, Place, ScanRecord, StoredAsset, VaultEvent
 from companion.vault import crypto
+from companion.vault.cache import IndexCache
 from companion.vault.catalogue import (
     Catalogue,
     Record,
@@ -42,7 +36,7 @@ from companion.vault.catalogue import (
     encode_scan,
 )
 from companion.vault.fsio import atomic_write, fsync_dir, vault_access
-from companion.vault.index import Fingerprint, Index
+from companion.vault.holdings import Holdings
 from companion.vault.lock import VaultLock
 from companion.vault.objects import ObjectStore, StoredObject
 from companion.vault.pool import (
@@ -53,10 +47,11 @@ from companion.vault.pool import (
     put_task,
     store_fetched,
 )
+from companion.vault.records import FlushPolicy, RecordQueue
 from companion.vault.restore_text import RESTORE_TEXT
 from companion.vault.unlock import MARKER, marker_text, read_marker, unlock, write_key_file
 
-log = logging.getLogger(__name__)
+__all__ = ["Clock", "FlushPolicy", "PutResult", "Vault", "utc_now"]
 
 
 Clock = Callable[[], datetime]
@@ -76,20 +71,13 @@ class PutResult:
     deduplicated: bool  # the payload was already in the vault; no object was written
 
 
-@dataclass(frozen=True, slots=True)
-class FlushPolicy:
-    """When pending records become a segment: after this many records or seconds.
-
-    Small segments bound what a crash can make a resume re-read; large ones keep the catalogue
-    compact. Objects are durable before their record is queued, so either way nothing is lost.
-    """
-
-    records: int = 256
-    seconds: float = 10.0
-
-
 class Vault:
-    """An open vault. Use ``Vault.create`` or ``Vault.open``, and close it (context manager)."""
+    """An open vault. Use ``Vault.create`` or ``Vault.open``, and close it (context manager).
+
+    A facade over rooms that each hold one job: ``IndexCache`` gets the index at open and saves
+    it at close, ``RecordQueue`` turns queued records into segments, ``Holdings`` answers what
+    the vault holds. The vault itself holds the lifecycle: unlocking, the lock, and tmp/.
+    """
 
     def __init__(
         self,
@@ -105,7 +93,6 @@ class Vault:
         self._identity = identity
         self._recipient = recipient
         self._clock = clock
-        self._flush_policy = flush
         self._lock = VaultLock(root / "lock")
         self.writable = False
         self._tmp = root / "tmp"
@@ -115,23 +102,39 @@ class Vault:
         )
         self.catalogue = Catalogue(root / "catalogue", self._tmp, recipient, identity)
         self._asset_key = identity.derive_key("asset-id")
-        self._cache_key = identity.derive_key("cache-mac")
-        self._pending: list[Record] = []
-        self._fingerprints: dict[
-            str, dict[str, Fingerprint]
-        ] = {}  # per source; see holds_unchanged
-        self._last_flush = time.monotonic()
+        self._cache = IndexCache(
+            root / "cache" / "index.age",
+            self._tmp,
+            recipient,
+            identity,
+            identity.derive_key("cache-mac"),
+        )
         if writable:
             self._lock.acquire()
             self.writable = True
             self._clean_tmp()
         try:
-            self.index = self._load_index()
+            self.index = self._cache.load(self.catalogue)
         except BaseException:
             self._lock.release()
             raise
+        self._holdings = Holdings(self.index, self.objects, identity)
+        self._records = RecordQueue(self.catalogue, self.index, flush, self._holdings.forget)
 
     # -- creation and unlocking ------------------------------------------------------------
+
+    @staticmethod
+    def exists(root: Path) -> bool:
+        """True when ``root`` holds a vault: its marker is there (written last by ``create``, so
+        a half-made vault is none).
+
+        Never raises: a folder this user may not look into gives False here, and ``open`` (or
+        ``create``) then says what is wrong with it, with a hint (``VaultInaccessible``).
+        """
+        try:
+            return (root / MARKER).exists()
+        except OSError:
+            return False
 
     @classmethod
     def create(
@@ -188,7 +191,7 @@ class Vault:
         try:
             if self.writable:
                 self.flush()
-            self._save_index()
+            self._cache.save(self.index)
         finally:
             self.index.close()
             self._lock.release()
@@ -212,66 +215,6 @@ class Vault:
     def identity(self) -> crypto.Identity:
         return self._identity
 
-    # -- the index cache ---------------------------------------------------------------------
-
-    def _load_index(self) -> Index:
-        names = self.catalogue.segment_names()
-        index = self._read_cached_index()
-        if index is not None and not set(index.segments()) <= set(names):
-            log.info("index cache names segments that are gone; rebuilding")
-            index.close()
-            index = None
-        if index is None:
-            index = Index.empty()
-        known = set(index.segments())
-        newest = max(known) if known else ""
-        for name in names:
-            if name in known:
-                continue
-            if name < newest:  # a segment older than what the cache holds: order broken
-                index.close()
-                return self._rebuild_index(names)
-            index.ingest(name, self.catalogue.read(name))
-        return index
-
-    def _rebuild_index(self, names: list[str]) -> Index:
-        index = Index.empty()
-        for name in names:
-            index.ingest(name, self.catalogue.read(name))
-        return index
-
-    def _read_cached_index(self) -> Index | None:
-        path = self.root / "cache" / "index.age"
-        try:
-            data = crypto.decrypt_bytes(path.read_bytes(), self._identity, "the index cache")
-        except FileNotFoundError:
-            return None
-        except (IntegrityError, OSError) as exc:
-            log.info("index cache unreadable (%s); rebuilding from the catalogue", exc)
-            return None
-        # Like a segment, the cache is encrypted to a public recipient: its MAC (the first 32
-        # bytes of the plaintext) shows that this vault's owner wrote it.
-        mac, database = data[:32], data[32:]
-        if not hmac.compare_digest(mac, hmac.digest(self._cache_key, database, "sha256")):
-            log.warning("index cache failed authentication; rebuilding from the catalogue")
-            return None
-        return Index.from_bytes(database)
-
-    def _save_index(self) -> None:
-        """Best effort: a vault on read-only media still opens, it just rebuilds each time.
-        Nothing is written when the cache on disk is already up to date."""
-        if not self.index.changed:
-            return
-        try:
-            database = self.index.to_bytes()
-            mac = hmac.digest(self._cache_key, database, "sha256")
-            data = crypto.encrypt_bytes(mac + database, self._recipient, "the index cache")
-            (self.root / "cache").mkdir(exist_ok=True)
-            self._tmp.mkdir(exist_ok=True)
-            atomic_write(self.root / "cache" / "index.age", data, self._tmp)
-        except (VaultError, OSError) as exc:
-            log.warning("could not save the index cache: %s", exc)
-
     def _clean_tmp(self) -> None:
         """Remove what a dead writer left in tmp/ (ciphertext only; we hold the lock)."""
         self._tmp.mkdir(exist_ok=True)
@@ -282,7 +225,7 @@ class Vault:
                 else:
                     leftover.unlink()
 
-    # -- writing -----------------------------------------------------------------------------
+    # -- writing (records are published by ``flush``, see ``vault.records``) ------------------
 
     def asset_id(self, asset: Asset) -> str:
         """Stable, keyed id of (source, path): 32 hex digits that reveal neither."""
@@ -326,22 +269,6 @@ class Vault:
         self._queue(encode_asset(stored))
         return PutResult(stored, deduplicated=not obj.new)
 
-    def pool(self, workers: int) -> WorkerPool:
-        """Worker processes bound to this vault's objects (see ``vault.pool``)."""
-        return WorkerPool(self.objects.root, self._tmp, self._recipient, workers)
-
-    def put_task(self, fetch: Fetch) -> Callable[[Asset], tuple[Asset, StoredObject]]:
-        """A worker task that stores one asset: it carries the naming key, never the identity."""
-        return put_task(fetch, self._object_key)
-
-    def plaintext_task(self, fn: Callable[[bytes, T], R]) -> Callable[[tuple[str, int, T]], R]:
-        """A worker task that decrypts one object in memory and calls ``fn(bytes, payload)``."""
-        return plaintext_task(self._object_key, self._identity, fn)
-
-    def check_task(self) -> Callable[[tuple[str, str, int]], str | None]:
-        """A worker task that decrypts and re-hashes one object (it carries the identity)."""
-        return check_task(self._object_key, self._identity)
-
     def record_event(self, event: VaultEvent) -> None:
         self._require_writable()
         self._queue(encode_event(event))
@@ -350,14 +277,6 @@ class Vault:
         """Queue the latest scan of one object (findings live only here, encrypted)."""
         self._require_writable()
         self._queue(encode_scan(scan))
-
-    def scans(self) -> dict[str, ScanRecord]:
-        """The latest scan of every scanned object, by object id."""
-        return self.index.scans()
-
-    def places(self) -> list[Place]:
-        """The private places declared, by name."""
-        return self.index.places()
 
     def set_place(self, place: Place) -> None:
         """Declare (or move) a private place; published at once, so the next scan sees it."""
@@ -375,61 +294,57 @@ class Vault:
         return True
 
     def _queue(self, record: Record) -> None:
-        self._pending.append(record)
-        policy = self._flush_policy
-        if (
-            len(self._pending) >= policy.records
-            or time.monotonic() - self._last_flush >= policy.seconds
-        ):
-            self.flush()
+        self._records.add(record)
 
     def flush(self) -> None:
         """Publish queued records as one segment, then add them to the index."""
-        self._last_flush = time.monotonic()
-        if not self._pending:
-            return
-        records, self._pending = self._pending, []
-        try:
-            name = self.catalogue.publish(records)
-        except BaseException:
-            self._pending = records + self._pending
-            raise
-        self.index.ingest(name, records)
-        self._fingerprints.clear()
+        self._records.flush()
 
-    # -- reading -----------------------------------------------------------------------------
+    # -- worker processes --------------------------------------------------------------------
+
+    def pool(self, workers: int) -> WorkerPool:
+        """Worker processes bound to this vault's objects (see ``vault.pool``)."""
+        return WorkerPool(self.objects.root, self._tmp, self._recipient, workers)
+
+    def put_task(self, fetch: Fetch) -> Callable[[Asset], tuple[Asset, StoredObject]]:
+        """A worker task that stores one asset: it carries the naming key, never the identity."""
+        return put_task(fetch, self._object_key)
+
+    def plaintext_task(self, fn: Callable[[bytes, T], R]) -> Callable[[tuple[str, int, T]], R]:
+        """A worker task that decrypts one object in memory and calls ``fn(bytes, payload)``."""
+        return plaintext_task(self._object_key, self._identity, fn)
+
+    def check_task(self) -> Callable[[tuple[str, str, int]], str | None]:
+        """A worker task that decrypts and re-hashes one object (it carries the identity)."""
+        return check_task(self._object_key, self._identity)
+
+    # -- reading (see ``vault.holdings``) ----------------------------------------------------
 
     def lookup(self, asset: Asset) -> StoredAsset | None:
         """The stored version of (source, path), if any."""
-        return self.index.lookup(asset.source, asset.path)
+        return self._holdings.lookup(asset)
 
     def holds_unchanged(self, asset: Asset) -> bool:
-        """True if the vault holds (source, path) with this size and modification stamp, and
-        its bytes are really here: the object file exists and no full check since the record
-        found it damaged (verify moves damaged objects aside). False makes a backup store the
-        asset again, which writes a fresh object: a backup repairs what verify found.
-
-        One ``stat`` per asset, no object read; the index is asked once per source.
-        """
-        prints = self._fingerprints.get(asset.source)
-        if prints is None:
-            prints = self._fingerprints[asset.source] = self.index.fingerprints(asset.source)
-        known = prints.get(asset.path)
-        return (
-            known is not None
-            and (known.size, known.mtime_ns) == (asset.size, asset.mtime_ns)
-            and not known.damaged
-            and self.objects.stored_size(known.object_id) is not None
-        )
+        """True if (source, path) is held with this size and stamp and its bytes are here
+        (``Holdings.holds_unchanged``): a backup may skip it without reading it."""
+        return self._holdings.holds_unchanged(asset)
 
     def get(self, asset_id: str) -> StoredAsset | None:
-        return self.index.get(asset_id)
+        return self._holdings.get(asset_id)
 
     def assets(
         self, since: datetime | None = None, until: datetime | None = None
     ) -> Iterator[StoredAsset]:
-        return self.index.assets(since, until)
+        return self._holdings.assets(since, until)
+
+    def scans(self) -> dict[str, ScanRecord]:
+        """The latest scan of every scanned object, by object id."""
+        return self._holdings.scans()
+
+    def places(self) -> list[Place]:
+        """The private places declared, by name."""
+        return self._holdings.places()
 
     def decrypt_to(self, stored: StoredAsset, writer: crypto.Writable) -> None:
         """Write an asset's plaintext into ``writer`` (which may receive a damaged prefix)."""
-        self.objects.decrypt_to(stored.object_id, writer, self._identity, stored.asset.path)
+        self._holdings.decrypt_to(stored, writer)

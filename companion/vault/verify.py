@@ -72,14 +72,19 @@ def verify(
     progress: Progress | None = None,
     workers: int = 1,
     pool: WorkerPool | None = None,
+    planned: Callable[[int], None] | None = None,
 ) -> VerifyReport:
     """Check the vault; record ``verified`` events in full and sample modes (needs write access).
 
     Damage to one object is reported for that object's assets only; checking goes on. A full
     check with ``workers`` > 1, or given a ``pool`` (perhaps started before the vault was
-    unlocked, see ``WorkerPool.for_vault``), decrypts several objects at once.
+    unlocked, see ``WorkerPool.for_vault``), decrypts several objects at once. ``planned``
+    receives the bytes the check will read, once chosen (a sample is drawn once), before the
+    first ``progress``.
     """
-    objects, _total = plan_size(vault, mode, sample_pct, rng)
+    objects, total = plan_size(vault, mode, sample_pct, rng)
+    if planned is not None:
+        planned(total)
     advance = progress or (lambda _n: None)
     results: Iterator[tuple[ObjectRow, str | None]]
     if mode is VerifyMode.QUICK:

@@ -161,7 +161,7 @@ def child_peer(files: list[str]) -> dict[str, Any]:
     from nudenet import NudeDetector  # noqa: TID251 - the peer, measured as a person runs it
     from PIL import Image
 
-    from companion.sensitivity.decode import _register_heif
+    from companion.pictures import _register_heif
 
     _register_heif()
     start = time.perf_counter()
@@ -201,8 +201,8 @@ def child_scan(vault_dir: str, only: list[str] | None, jobs: int) -> dict[str, A
 def child_stages(files: list[str]) -> dict[str, Any]:
     """Each stage timed on its own, one process, no vault (models loaded before timing)."""
     from companion.model import Asset, AssetKind, Place
+    from companion.pictures import Subject
     from companion.sensitivity.base import ScanSettings
-    from companion.sensitivity.decode import Subject
     from companion.sensitivity.detectors import registered
 
     settings = ScanSettings(places=(Place("home", *HOME, 150.0),))

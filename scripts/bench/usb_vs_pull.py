@@ -379,10 +379,12 @@ def child_main(mode: str) -> int:
     address = os.environ["USBMUXD_SOCKET_ADDRESS"]
     if mode == "roll":
         from companion.connectors.base import ConnectOptions
-        from companion.connectors.usb import UsbConnector
+        from companion.connectors.usb import UsbOptions
+        from companion.connectors.usb.connector import UsbConnector
 
         start = time.perf_counter()
-        with UsbConnector(None, ConnectOptions(usbmux_address=address)) as connector:
+        options = ConnectOptions(per_connector=(UsbOptions(usbmux_address=address),))
+        with UsbConnector(None, options) as connector:
             roll = connector.roll()
             seconds = time.perf_counter() - start
         print(json.dumps({"seconds": seconds, "assets": len(roll.assets)}))

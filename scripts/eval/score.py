@@ -219,8 +219,8 @@ def ocr_lines(path: Path, screenshot: bool) -> list[str]:
     """What the text detector's OCR reads on the whole file, at the size it reads it (--ocr)."""
     from PIL import Image, ImageOps
 
+    from companion.pictures import _register_heif
     from companion.sensitivity import text
-    from companion.sensitivity.decode import _register_heif
 
     _register_heif()
     with Image.open(path) as opened:

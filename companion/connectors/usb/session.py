@@ -1,7 +1,7 @@
 """The USB link's async side: a paired lockdown session and one AFC connection.
 
-Everything here runs on the connector's private loop (``connectors.aioloop``); the connector in
-``connectors.usb`` waits for it with timeouts. Together with ``translate.py``, the only place that
+Everything here runs on the connector's private loop (``aioloop.py``); the connector
+(``connector.py``) waits for it with timeouts. Together with ``translate.py``, the only place that
 imports pymobiledevice3.
 """
 
@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from companion.connectors.base import ConnectOptions
-from companion.connectors.iphone import (
+from companion.connectors.usb.iphone import (
     APP_KEYS,
     ORIGINALS,
     choose_device,
@@ -22,8 +21,9 @@ from companion.connectors.iphone import (
     file_stat,
     safe_name,
 )
-from companion.connectors.photosdb import PhotoRecord
-from companion.connectors.roll import FileStat, mutation_folder
+from companion.connectors.usb.options import UsbOptions
+from companion.connectors.usb.photosdb import PhotoRecord
+from companion.connectors.usb.roll import FileStat, mutation_folder
 from companion.connectors.usb.translate import is_link_failure
 from companion.model import DeviceInfo
 
@@ -188,8 +188,11 @@ class Session:
             return list(await proxy.browse({"ApplicationType": kind}, list(APP_KEYS)))
 
 
-async def open_session(udid: str | None, options: ConnectOptions) -> Session:
-    """Find the phone, pair if needed (telling the person to tap Trust), open AFC."""
+async def open_session(
+    udid: str | None, options: UsbOptions, notify: Callable[[str], None] | None = None
+) -> Session:
+    """Find the phone, pair if needed (telling the person, through ``notify``, to tap Trust),
+    open AFC."""
     from pymobiledevice3.exceptions import PairingDialogResponsePendingError
     from pymobiledevice3.lockdown import create_using_usbmux
     from pymobiledevice3.services.afc import AfcService
@@ -208,8 +211,8 @@ async def open_session(udid: str | None, options: ConnectOptions) -> Session:
             pairing_records_cache_folder=records,
         )
     except PairingDialogResponsePendingError:
-        if options.notify is not None:
-            options.notify(TRUST_PROMPT.format(secs=options.trust_timeout))
+        if notify is not None:
+            notify(TRUST_PROMPT.format(secs=options.trust_timeout))
         lockdown = await create_using_usbmux(
             serial=serial,
             autopair=True,
@@ -242,7 +245,7 @@ def _problem(reason: str) -> FileStat:
     return FileStat(0, 0, reason)
 
 
-async def describe_devices(options: ConnectOptions) -> list[DeviceInfo]:
+async def describe_devices(options: UsbOptions) -> list[DeviceInfo]:
     from pymobiledevice3.exceptions import PasswordRequiredError
     from pymobiledevice3.lockdown import create_using_usbmux
     from pymobiledevice3.usbmux import list_devices as mux_devices

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import PurePosixPath
 
 from companion.connectors import kinds
-from companion.connectors.photosdb import PhotoRecord
+from companion.connectors.usb.photosdb import PhotoRecord
 from companion.model import Asset, AssetKind
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Facts about an iPhone that need no connection: names, paths, app and device records.
 
-Pure functions used by the USB connector (``connectors/usb/``, the only code that talks to
-the phone): which phone to use among those connected, which names from a listing are safe,
+Pure functions of the USB connector (``connector.py``, the only code that talks to the
+phone): which phone to use among those connected, which names from a listing are safe,
 which paths may be read, and how lockdown values and Info.plist keys become our records.
 """
 

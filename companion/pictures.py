@@ -1,12 +1,16 @@
-"""An asset's bytes as detectors see them: decoded lazily, reduced first, never written to disk.
+"""An asset's bytes as pictures: decoded lazily, reduced first, never written to disk.
+
+The scan's detectors look at these pictures; anything else that shows a stored photo (a review
+page, a shared copy) can too, without loading a detector. Pillow, pillow-heif and PyAV are
+imported when a picture is first decoded, never when this module is.
 
 The cheap view is the reduced image: a JPEG decoded with ``draft`` (the decoder skips detail it
 does not need), a HEIC's embedded thumbnail when it is large enough, a PNG as it is, each scaled
-to about 1024 px. The full image is decoded only when a detector asks (QR codes and text in
-screenshots). A video gives a few keyframes. Bytes that cannot be decoded give no image and a
-``problem`` in words ("not a readable picture (unknown format)", "the picture is cut short");
-detectors then report that they saw nothing, and the scan goes on and counts the file as
-``unreadable`` (a missing decoder library is a problem too, but not the file's).
+to about 1024 px. The full image is decoded only when asked for (the scan reads QR codes and
+text in screenshots from it). A video gives a few keyframes. Bytes that cannot be decoded give
+no image and a ``problem`` in words ("not a readable picture (unknown format)", "the picture is
+cut short"); the scan then counts the file as ``unreadable`` and goes on (a missing decoder
+library is a problem too, but not the file's).
 """
 
 from __future__ import annotations

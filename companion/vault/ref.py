@@ -1,0 +1,29 @@
+"""Where a vault is, and how its passphrase is had: what a use case needs to open it when, and
+only if, it must.
+
+A command reads its ``--vault`` and ``--passphrase-file`` options into one ``VaultRef``; the demo
+builds one around its own passphrase. The passphrase is asked for only when the vault is opened
+(a dry run against a folder that holds no vault yet asks nothing), and never kept by the ref.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from companion.vault.vault import Vault
+
+
+@dataclass(frozen=True, slots=True)
+class VaultRef:
+    root: Path
+    passphrase: Callable[[], str]  # asked at each open: a prompt, a file, an environment variable
+
+    def exists(self) -> bool:
+        """Whether a vault is there (a folder without the vault's marker is not one)."""
+        return Vault.exists(self.root)
+
+    def open(self, *, write: bool = False) -> Vault:
+        """Unlock the vault (``Vault.open``): read-only unless ``write``."""
+        return Vault.open(self.root, self.passphrase(), write=write)
