@@ -77,3 +77,35 @@ def test_the_scorer_scores_a_tiny_corpus(tmp_path: Path) -> None:
 def test_the_scorer_refuses_a_malformed_corpus(tmp_path: Path) -> None:
     result = _run(ROOT / "scripts" / "eval" / "score.py", str(tmp_path), cwd=tmp_path)
     assert result.returncode == 2 and "malformed corpus" in result.stderr
+
+
+def test_the_backup_benchmark_roll_backs_up_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The benchmark's synthetic photos and movies carry their formats' first bytes: a backup of
+    them ends with exit 0, not with "not a readable picture" warnings (exit 4) that stop it."""
+    import importlib.util
+    import random
+
+    from companion.cli.app import run
+    from tests.support import PASSPHRASE, WORK_FACTOR
+
+    monkeypatch.syspath_prepend(str(ROOT / "scripts" / "bench"))  # its sibling, benchkit
+    spec = importlib.util.spec_from_file_location(
+        "bench_backup", ROOT / "scripts" / "bench" / "backup_vs_restic.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # its dataclasses look themselves up
+    spec.loader.exec_module(bench)
+    roll = tmp_path / "roll"
+    rng = random.Random(1)
+    for number, extension in ((1, "JPG"), (2, "JPG"), (3, "MOV")):
+        bench.write_random(bench.dcim_path(roll, number, extension), 70_000, rng)
+    vault = tmp_path / "vault"
+    secret = tmp_path / "pass"
+    secret.write_text(PASSPHRASE)
+    common = ["--vault", str(vault), "--passphrase-file", str(secret)]
+    init = ["vault", "init", *common, "--kdf-work-factor", str(WORK_FACTOR)]
+    assert run(init) == 0
+    assert run(["backup", "--from", f"folder:{roll}", *common]) == 0

@@ -107,11 +107,22 @@ def dcim_path(root: Path, number: int, extension: str) -> Path:
     return root / "DCIM" / f"{folder}APPLE" / f"IMG_{(number - 1) % 9999 + 1:04d}.{extension}"
 
 
+# The first bytes of a JPEG and of a QuickTime movie: without them a backup rightly warns that
+# a file is no readable picture (exit 4); the rest stays random, so incompressible.
+HEADS = {
+    "JPG": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01",
+    "MOV": b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00",
+}
+
+
 def write_random(path: Path, size: int, rng: random.Random) -> None:
-    """Write ``size`` random bytes to ``path``, one chunk at a time."""
+    """Write ``size`` random bytes to ``path`` behind its format's first bytes, a chunk at a
+    time."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
-        left = size
+        head = HEADS.get(path.suffix.lstrip(".").upper(), b"")[:size]
+        out.write(head)
+        left = size - len(head)
         while left > 0:
             step = min(CHUNK, left)
             out.write(rng.randbytes(step))
