@@ -23,6 +23,7 @@ from typing import Protocol
 
 from companion.checklist.builder import DeviceFacts, facts_from_device
 from companion.checklist.model import LANGS, Lang
+from companion.cleanup.remove import executor_for
 from companion.connectors import ConnectOptions, Connector, connect
 from companion.connectors.base import AppLister
 from companion.connectors.usb.options import UsbOptions
@@ -36,7 +37,8 @@ from companion.simulator.planted import HOME
 from companion.usecases.backup import back_up_into
 from companion.usecases.check import check_opened, restore_opened
 from companion.usecases.checklist import choose_paper, write_checklist
-from companion.vault import Vault
+from companion.usecases.cleanup import Outcome, choose_all, clean_up
+from companion.vault import Vault, VaultRef
 from companion.vault.crypto import DEFAULT_WORK_FACTOR
 from companion.vault.restore import RestoreReport
 from companion.vault.status import VaultStatus, summarize
@@ -60,6 +62,7 @@ class DemoReport:
     status: VaultStatus
     checklists: tuple[Path, ...]  # the permission checklist, one PDF per language
     scan: ScanReport
+    cleanup: Outcome  # a dry run: what cleanup would do with the private shots found
     reused_phone: bool = False  # the simulated phone was built by a previous tour
     timings: dict[str, float] = field(default_factory=dict)  # step (STEPS) -> seconds
 
@@ -74,6 +77,7 @@ STEPS = (
     "verify",
     "restore",
     "scan",
+    "cleanup",
     "checklist",
 )
 
@@ -158,9 +162,9 @@ def run_demo(
     phone_dir = workdir / "simulated-iphone"
     reused = built_phone(phone_dir, seed=seed, size="small")
     if reused is not None:
-        narrate("1/9 Using the simulated iPhone's camera roll from a previous run.")
+        narrate("1/10 Using the simulated iPhone's camera roll from a previous run.")
     else:
-        narrate("1/9 Making the simulated iPhone's camera roll (built once, then reused).")
+        narrate("1/10 Making the simulated iPhone's camera roll (built once, then reused).")
     phone = reused or build_phone(phone_dir, seed=seed, size="small")
     with Simulator(phone) as simulator:
         options = ConnectOptions(
@@ -172,25 +176,29 @@ def run_demo(
         connector = connect("usb", options)
         with contextlib.closing(connector):  # type: ignore[type-var]
             clock.start("pair")
-            narrate("2/9 Connecting over usbmuxd and lockdown, pairing as a real iPhone asks.")
+            narrate("2/10 Connecting over usbmuxd and lockdown, pairing as a real iPhone asks.")
             info = connector.info()
             narrate(f"    found {info.name}: {info.model}, iOS {info.os_version}")
             created = not Vault.exists(vault_dir)
             clock.start("vault")
             if created:
-                narrate(f"3/9 Creating an encrypted vault (passphrase: {DEMO_PASSPHRASE!r}).")
+                narrate(f"3/10 Creating an encrypted vault (passphrase: {DEMO_PASSPHRASE!r}).")
                 vault = Vault.create(vault_dir, DEMO_PASSPHRASE, work_factor=work_factor)
             else:
-                narrate("3/9 Opening the vault of the previous tour: this backup is incremental.")
+                narrate("3/10 Opening the vault of the previous tour: this backup is incremental.")
                 vault = Vault.open(vault_dir, DEMO_PASSPHRASE, write=True)
             if not isinstance(connector, AppLister):  # the USB connector always is
                 raise TypeError("the USB connector cannot list apps")
             facts = facts_from_device(connector)
             with vault:
                 steps = _in_the_vault(vault, connector, restored, phone.media_root, narrate, clock)
+            clock.start("cleanup")
+            cleanup = _cleanup(connector, VaultRef(vault_dir, lambda: DEMO_PASSPHRASE), narrate)
     clock.start("checklist")
-    narrate("9/9 Writing the photo-permission checklist for this iPhone's apps, in each language.")
-    review = f"companion scan --vault {vault_dir}"
+    narrate(
+        "10/10 Writing the photo-permission checklist for this iPhone's apps, in each language."
+    )
+    review = f"companion cleanup --vault {vault_dir}"
     flagged = len(steps.scan.flagged())
     checklists = tuple(_checklist(facts, workdir, lang, flagged, review) for lang in LANGS)
     clock.end()
@@ -208,6 +216,7 @@ def run_demo(
         steps.status,
         checklists,
         steps.scan,
+        cleanup,
         reused_phone=reused is not None,
         timings=clock.times,
     )
@@ -235,26 +244,26 @@ def _in_the_vault(
     """Steps 4 to 8: back up twice, verify, restore and compare, scan."""
     view = clock.view
     clock.start("backup")
-    narrate("4/9 Backing up over USB: each file is streamed, hashed, encrypted once.")
+    narrate("4/10 Backing up over USB: each file is streamed, hashed, encrypted once.")
     with view.bar("backup", in_bytes=True) as update:
         first = back_up_into(connector, vault, progress=_BackupBar(update))
     clock.start("backup_again")
-    narrate("5/9 Backing up again: nothing changed on the phone, so nothing is read.")
+    narrate("5/10 Backing up again: nothing changed on the phone, so nothing is read.")
     with view.bar("backup", in_bytes=True) as update:
         second = back_up_into(connector, vault, progress=_BackupBar(update))
     clock.start("verify")
-    narrate("6/9 Verifying: decrypting every file and comparing its fingerprint.")
+    narrate("6/10 Verifying: decrypting every file and comparing its fingerprint.")
     with view.bar("verify", in_bytes=True) as update:
         checked = check_opened(vault, VerifyMode.FULL, progress=update)
     clock.start("restore")
-    narrate("7/9 Restoring into a folder and comparing with the phone's files.")
+    narrate("7/10 Restoring into a folder and comparing with the phone's files.")
     with view.bar("restore", in_bytes=True) as update:
         restored_report = restore_opened(vault, restored, progress=update)
     identical, count = _compare(media_root, restored)
     if identical != count:
         raise IntegrityError(f"only {identical} of {count} files came back identical")
     clock.start("scan")
-    narrate("8/9 Scanning for private shots, on this computer, with 'home' declared.")
+    narrate("8/10 Scanning for private shots, on this computer, with 'home' declared.")
     with view.bar("scanning", in_bytes=False) as update:
         scanned = _scan(vault, narrate, update)
     vault.flush()
@@ -272,6 +281,20 @@ def _scan(vault: Vault, narrate: Callable[[str], None], update: Update) -> ScanR
         found = ", ".join(sorted({f.category for f in result.findings() if f.category in VERDICTS}))
         narrate(f"    {result.asset.name}: {found}")
     return report
+
+
+def _cleanup(connector: Connector, vault: VaultRef, narrate: Callable[[str], None]) -> Outcome:
+    """A dry run of ``companion cleanup`` on the phone: every flagged photo that is verified in
+    the vault chosen, nothing recorded, nothing asked, nothing touched."""
+    narrate("9/10 Planning the cleanup of those shots (a dry run: the phone is not touched).")
+    executor = executor_for(connector, quarantine=None, delete=False, dry_run=True)
+    outcome = clean_up(connector, vault, executor, choose_all)
+    report = outcome.report
+    ready, total = len(outcome.plan.ready()), len(outcome.plan.groups)
+    narrate(f"    {ready} of {total} flagged items are verified in the vault and could go")
+    for result in report.would_remove if report is not None else ():
+        narrate(f"    {result.detail}")
+    return outcome
 
 
 def _checklist(facts: DeviceFacts, workdir: Path, lang: Lang, flagged: int, review: str) -> Path:

@@ -29,7 +29,7 @@ exceptions at their edge (``raise SourceUnavailable(...) from exc``); nothing el
     |   +-- UnsupportedFormat (13)
     |   +-- IntegrityError (13)         an object or a segment is damaged
     |   +-- StorageFull (15)            the disk being written (the vault's, a restore's) is full
-    +-- UnsafeDelete (14)               refused: no verified copy (for the cleanup command to come)
+    +-- UnsafeDelete (14)               cleanup refused: the vault holds no verified copy
 
 Each exit code's meaning is written once, in ``MEANINGS``: the command line's ``--help`` epilog
 is made from it (``exit_status``) and a test holds docs/cli.md to it.
@@ -70,7 +70,7 @@ MEANINGS: dict[ExitCode, str] = {
     ExitCode.STORAGE_FULL: "disk full",
 }
 # Codes no command returns yet: documented as reserved, left out of ``--help``.
-RESERVED = frozenset({ExitCode.UNSAFE_DELETE})
+RESERVED: frozenset[ExitCode] = frozenset()
 
 
 def exit_status() -> str:
@@ -229,4 +229,6 @@ class StorageFull(VaultError):
 
 class UnsafeDelete(CompanionError):
     exit_code = ExitCode.UNSAFE_DELETE
-    default_hint = "Back the asset up and run 'companion verify --full' before removing it."
+    default_hint = (
+        "Back them up again ('companion backup'), then run 'companion cleanup --verify-first'."
+    )

@@ -192,6 +192,11 @@ class EventKind(StrEnum):
 
     BACKUP = "backup"  # one per backup run, with counts
     VERIFIED = "verified"  # an object was decrypted and re-hashed (ok or not)
+    # cleanup's audit trail, one per asset of a chosen group (``detail``: the method)
+    REMOVAL_PLANNED = "removal_planned"  # chosen in a review, about to be removed
+    REMOVED = "removed"  # taken off the source (moved to a quarantine folder, deleted)
+    REMOVAL_CONFIRMED = "removal_confirmed"  # the source was read again: it is gone or trashed
+    REMOVAL_REFUSED = "removal_refused"  # not removed: the vault's copy was not verified whole
 
 
 @dataclass(frozen=True, slots=True)

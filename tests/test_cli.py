@@ -233,8 +233,8 @@ def test_demo_runs_the_journey(
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     code, out, err = call(capsys, "demo", "--dir", str(tmp_path / "d"))
     assert code == 0
-    assert "1/9 Using the simulated iPhone's camera roll from a previous run." in out
-    assert "3/9 Opening the vault of the previous tour" in out
+    assert "1/10 Using the simulated iPhone's camera roll from a previous run." in out
+    assert "3/10 Opening the vault of the previous tour" in out
     assert f"backup     0 new files stored (0 B), {report['status']['assets']} already" in out
     assert len(re.findall(r"done in \d+\.\d s\n", err)) == len(STEPS), err
     assert all(f"\r{bar}: " in err for bar in ("backup", "verify", "restore", "scanning")), err

@@ -137,6 +137,8 @@ READERS = {
     "scan --explain": ["scan", "--explain", "DCIM/100APPLE/IMG_0003.PNG", "--json"],
     "checklist": ["checklist", "--ios", "17.5", "--format", "md", "--out", "-"],  # + --vault
     "key remove": ["key", "remove"],
+    # the passphrase on the terminal; the review reads standard input (here: nothing flagged)
+    "cleanup": ["cleanup", "--from", "folder:{t}/roll", "--no-browser", "--delete", "--json"],
 }
 
 

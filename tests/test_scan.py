@@ -264,6 +264,6 @@ def test_the_checklist_opens_with_how_many_photos_were_flagged(
     assert done.returncode == 0, done.stderr
     expected = sum(1 for c in planted.values() if c in ("secret_qr", "private_place"))
     assert f"The scan flagged {expected} private photos on this phone" in done.stdout
-    assert f"companion scan --vault {vault}" in done.stdout.replace("\\", "")  # Markdown escapes
+    assert f"companion cleanup --vault {vault}" in done.stdout.replace("\\", "")  # Markdown escapes
     for path in planted:  # never the photos themselves
         assert path.rsplit("/", 1)[-1] not in done.stdout

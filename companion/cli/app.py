@@ -26,6 +26,7 @@ from companion import __version__
 from companion.cli import (
     backup_cmd,
     checklist_cmd,
+    cleanup_cmd,
     demo_cmd,
     devices_cmd,
     key_cmd,
@@ -63,6 +64,7 @@ ls_cmd.register(app)
 status_cmd.register(app)
 demo_cmd.register(app)
 scan_cmd.register(app)
+cleanup_cmd.register(app)
 
 
 def _version(value: bool) -> None:

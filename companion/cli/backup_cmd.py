@@ -20,6 +20,7 @@ from companion.cli.common import (
     closing_connector,
     emit_json,
     human_bytes,
+    printable,
     vault_ref,
 )
 from companion.cli.sources import connect_options
@@ -136,7 +137,7 @@ def _render(report: BackupReport, as_json: bool) -> None:
             f"{report.skipped} are already in the vault unchanged."
         )
         for path in report.would_store:
-            typer.echo(f"  + {path}")
+            typer.echo(f"  + {printable(path)}")
         _render_left_out(report)
         return
     typer.echo(
@@ -145,9 +146,9 @@ def _render(report: BackupReport, as_json: bool) -> None:
         f"{report.skipped} unchanged; {len(report.failed)} failed."
     )
     for path, reason in sorted(report.warnings.items()):
-        typer.echo(f"  warning: {path}: {reason}", err=True)
+        typer.echo(f"  warning: {printable(path)}: {reason}", err=True)
     for path, reason in sorted(report.failed.items()):
-        typer.echo(f"  failed: {path}: {reason}", err=True)
+        typer.echo(f"  failed: {printable(path)}: {reason}", err=True)
     _render_left_out(report)
 
 

@@ -151,7 +151,7 @@ def checklist(
         paper=paper,
         out=out,
         vault=ref,
-        review=f"companion scan --vault {findings}" if findings is not None else "",
+        review=f"companion cleanup --vault {findings}" if findings is not None else "",
     )
     made = make_checklist(
         request, connect_options(usbmux, trust_timeout, notify=not as_json), today=date.today()

@@ -155,6 +155,8 @@ def _plain(value: Any) -> Any:
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(_plain(v) for v in value)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Path):
@@ -262,3 +264,28 @@ def vault_ref(option: Path | None, pass_file: Path | None) -> VaultRef:
 def open_vault(option: Path | None, pass_file: Path | None, *, write: bool = False) -> Vault:
     """Open the vault a command was pointed at: ``vault_ref(...).open(write=...)``."""
     return vault_ref(option, pass_file).open(write=write)
+
+
+# Characters a terminal acts on rather than shows: control characters (an escape sequence can
+# retitle the window or rewrite the line) and the bidirectional overrides that make a name read
+# other than it is (U+202E turns "gpj.exe" around).
+_UNSHOWN = {
+    *range(0x00, 0x20),
+    *range(0x7F, 0xA0),
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+    0x200E,
+    0x200F,
+    0x061C,
+}
+
+
+def printable(text: str) -> str:
+    """``text`` (a name from a device) safe to print on a terminal: what a terminal would act on
+    is shown as an escape, ``\\x1b`` or ``\\u202e``. ``--json`` keeps the exact text."""
+    if not any(ord(c) in _UNSHOWN for c in text):
+        return text
+    return "".join(
+        (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}") if ord(c) in _UNSHOWN else c
+        for c in text
+    )

@@ -110,6 +110,11 @@ def demo(
         f"  scan       {len(flagged)} private shots found: "
         + ", ".join(f"{r.asset.name} ({_verdicts(r)})" for r in flagged)
     )
+    plan = report.cleanup.plan
+    typer.echo(
+        f"  cleanup    {len(plan.ready())} of {len(plan.groups)} flagged items verified in the "
+        "vault, ready to take off the phone (dry run: nothing touched)"
+    )
     typer.echo(f"  checklist  {', '.join(str(p) for p in report.checklists)}")
     typer.echo("")
     typer.echo("Try next:")

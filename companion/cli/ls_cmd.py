@@ -16,6 +16,7 @@ from companion.cli.common import (
     human_bytes,
     open_vault,
     parse_day,
+    printable,
 )
 from companion.model import StoredAsset
 
@@ -44,9 +45,8 @@ def ls(
         return
     for s in items:
         when = s.asset.captured_at.isoformat(timespec="minutes") if s.asset.captured_at else "?"
-        typer.echo(
-            f"{when:25} {s.asset.kind.value:7} {human_bytes(s.asset.size):>9}  {s.asset.path}"
-        )
+        size = human_bytes(s.asset.size)
+        typer.echo(f"{when:25} {s.asset.kind.value:7} {size:>9}  {printable(s.asset.path)}")
 
 
 def _asset_fields(s: StoredAsset) -> dict[str, object]:

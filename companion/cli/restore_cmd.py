@@ -17,6 +17,7 @@ from companion.cli.common import (
     fed,
     human_bytes,
     parse_day,
+    printable,
     vault_ref,
 )
 from companion.errors import IntegrityError, PartialFailure
@@ -70,7 +71,7 @@ def _render(report: RestoreReport, to: Path, as_json: bool) -> None:
             f"overwriting; {len(report.failed)} failed."
         )
         for path, reason in sorted(report.failed.items()):
-            typer.echo(f"  failed: {path}: {reason}", err=True)
+            typer.echo(f"  failed: {printable(path)}: {reason}", err=True)
     failed = len(report.failed)
     if report.damaged:
         raise IntegrityError(f"{failed} file{'s' * (failed != 1)} could not be restored")

@@ -20,6 +20,7 @@ from companion.cli.common import (
     emit_json,
     given_options,
     open_vault,
+    printable,
     vault_ref,
 )
 from companion.cli.sources import connect_options
@@ -131,9 +132,9 @@ def _render(report: ScanReport, wanted: list[str] | None, as_json: bool) -> None
             err=True,
         )
     for path, why in report.unreadable[:_LISTED]:
-        typer.echo(f"not looked at: {path}: {why}", err=True)
+        typer.echo(f"not looked at: {printable(path)}: {why}", err=True)
     for path, why in report.failed[:_LISTED]:
-        typer.echo(f"failed: {path}: {why}", err=True)
+        typer.echo(f"failed: {printable(path)}: {why}", err=True)
     missed = len(report.unreadable) + len(report.failed)
     if missed:
         raise PartialFailure(

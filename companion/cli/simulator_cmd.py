@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+import tempfile
 import threading
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +19,7 @@ from companion.simulator.misbehave import NAMED_FAULTS
 
 if TYPE_CHECKING:
     from companion.simulator import Simulator
+    from companion.simulator.phone import SamplePhone
 
 app = typer.Typer(
     help="A simulated iPhone that speaks usbmuxd, lockdown and AFC like a real one.",
@@ -118,10 +122,15 @@ def serve(
 
     It prints the address to give companion (or any usbmuxd client, such as pymobiledevice3 or
     libimobiledevice's tools): USBMUXD_SOCKET_ADDRESS=ADDR companion devices
+
+    While it serves, lines typed on its standard input play the phone's owner: "delete PATH..."
+    deletes photos in the Photos app (they go to Recently Deleted), "purge PATH..." makes them
+    leave the phone for good, an empty line taps Trust. PATH is relative to the media folder,
+    e.g. DCIM/100APPLE/IMG_0004.JPG. They change the phone in --phone-dir, or else a private
+    copy of the cached phone, dropped when the simulator stops.
     """
-    from companion.simulator import Faults, Simulator
-    from companion.simulator.misbehave import apply_fault
     from companion.simulator.phone import build_phone, cached_phone
+    from companion.simulator.photos_app import private_copy
 
     wanted = [_fault_spec(spec) for spec in fault or []]
     typer.echo(f"Making the sample phone (seed {seed}, {count or size})...", err=True)
@@ -129,8 +138,30 @@ def serve(
         phone = build_phone(
             phone_dir, seed=seed, size=size.value, count=count, cloud_only=cloud_only
         )
-    else:
-        phone = cached_phone(seed=seed, size=size.value, count=count, cloud_only=cloud_only)
+        _serve(phone, listen, wanted, locked=locked, trust=trust, link_rate=link_rate)
+        return
+    cached = cached_phone(seed=seed, size=size.value, count=count, cloud_only=cloud_only)
+    # Other runs share the cached phone: what the owner types changes a copy (hard links).
+    base = cached.media_root.parent.parent
+    with tempfile.TemporaryDirectory(prefix=".serving-", dir=base) as scratch:
+        phone = dataclasses.replace(
+            cached, media_root=private_copy(cached.media_root, Path(scratch))
+        )
+        _serve(phone, listen, wanted, locked=locked, trust=trust, link_rate=link_rate)
+
+
+def _serve(
+    phone: SamplePhone,
+    listen: str | None,
+    wanted: list[tuple[str, str | None]],
+    *,
+    locked: bool,
+    trust: Trust,
+    link_rate: float | None,
+) -> None:
+    from companion.simulator import Faults, Simulator
+    from companion.simulator.misbehave import apply_fault
+
     faults = Faults(
         locked=locked,
         trust=trust.value,
@@ -165,8 +196,9 @@ def serve(
         for name, path in applied:
             typer.echo(f"fault {name} on {path}", err=True)
         if trust is Trust.PENDING:
-            threading.Thread(target=_tap_on_enter, args=(simulator,), daemon=True).start()
             typer.echo("Press Enter here to tap Trust on the simulated iPhone.", err=True)
+        owner = threading.Thread(target=_owner, args=(simulator, phone.media_root), daemon=True)
+        owner.start()
         simulator.serve_forever()
 
 
@@ -183,6 +215,16 @@ def _fault_spec(spec: str) -> tuple[str, str | None]:
     return name, path if colon else None
 
 
-def _tap_on_enter(simulator: Simulator) -> None:
-    for _line in sys.stdin:
-        simulator.tap_trust()
+def _owner(simulator: Simulator, media_root: Path) -> None:
+    """The phone's owner, typing on standard input: Enter taps Trust, and the commands of
+    ``photos_app.perform`` delete photos in Photos or purge them."""
+    from companion.simulator.photos_app import perform
+
+    for line in sys.stdin:
+        if not line.strip():
+            simulator.tap_trust()
+            continue
+        try:
+            typer.echo(perform(media_root, line, now=datetime.now(UTC)), err=True)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)

@@ -15,6 +15,7 @@ from companion.cli.common import (
     emit_json,
     human_bytes,
     open_vault,
+    printable,
 )
 from companion.vault.status import VaultStatus, summarize
 
@@ -57,6 +58,7 @@ def status(
     typer.echo(f"  last verify {verified}")
     typer.echo(f"  passphrases {summary.passphrases}")
     _shared_lines(summary)
+    _removal_lines(summary)
 
 
 def _backup_lines(summary: VaultStatus) -> None:
@@ -102,3 +104,13 @@ _SHARED_SHOWN = 3
 
 def _plain_status(summary: VaultStatus) -> dict[str, object]:
     return asdict(summary)
+
+
+def _removal_lines(summary: VaultStatus) -> None:
+    """Cleanup's audit trail, one line per source."""
+    for trail in summary.removals:
+        typer.echo(
+            f"  cleanup     {printable(trail.source)}: {trail.planned} planned, {trail.removed} "
+            f"removed, {trail.confirmed} confirmed gone or deleted, {trail.refused} refused "
+            f"(last {trail.last:%Y-%m-%d %H:%M} UTC)"
+        )

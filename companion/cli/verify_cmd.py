@@ -16,6 +16,7 @@ from companion.cli.common import (
     emit_json,
     fed,
     human_bytes,
+    printable,
     vault_ref,
 )
 from companion.errors import IntegrityError, UsageError
@@ -78,7 +79,7 @@ def _render(report: VerifyReport, as_json: bool) -> None:
         )
         for damage in report.damaged:
             for path in damage.paths:
-                typer.echo(f"  DAMAGED {path}: {damage.reason}", err=True)
+                typer.echo(f"  DAMAGED {printable(path)}: {damage.reason}", err=True)
     if not report.damaged:
         return
     count = sum(len(damage.paths) for damage in report.damaged)

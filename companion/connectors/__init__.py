@@ -24,6 +24,10 @@ from companion.connectors.base import (
     Prober,
     ReadAhead,
     Reconnectable,
+    Removal,
+    RemovalChecker,
+    RemovalState,
+    Remover,
     Shareable,
 )
 from companion.errors import UsageError
@@ -37,6 +41,10 @@ __all__ = [
     "Prober",
     "ReadAhead",
     "Reconnectable",
+    "Removal",
+    "RemovalChecker",
+    "RemovalState",
+    "Remover",
     "Shareable",
     "connect",
     "lists_apps",

@@ -20,8 +20,8 @@ never decides what to back up. Contract (checked for every connector by
   the source itself (``DeviceError``: a cable pulled) stops a run.
 
 Optional abilities are separate protocols a connector may also satisfy: ``Prober``,
-``Shareable``, ``ReadAhead``, ``Preparable``, ``Reconnectable``, ``AppLister``, ``Selective``
-(a ``Remover`` comes with the cleanup issue).
+``Shareable``, ``ReadAhead``, ``Preparable``, ``Reconnectable``, ``AppLister``, ``Selective``,
+``Remover`` (takes assets off the source) and ``RemovalChecker`` (tells what became of them).
 
 What a caller tells a connector is a ``ConnectOptions``: how to reach the person (``notify``
 one way, ``prompt`` both ways: a connector that needs an answer and has no ``prompt`` raises a
@@ -37,6 +37,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar, runtime_checkable
 
 from companion.errors import UsageError
@@ -190,3 +193,49 @@ class Selective(Protocol):
     """
 
     def left_out(self) -> dict[str, int]: ...
+
+
+class RemovalState(StrEnum):
+    """Where an asset chosen for removal stands on its source."""
+
+    PRESENT = "still there"
+    TRASHED = "in Recently Deleted"  # the source keeps it for a while (``Removal.purge_on``)
+    QUARANTINED = "moved to quarantine"
+    GONE = "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """What became of one asset: ``where`` names the place it was moved to (a quarantine file),
+    ``purge_on`` the day a source's Recently Deleted will drop it for good."""
+
+    asset: Asset
+    state: RemovalState
+    where: Path | None = None
+    purge_on: date | None = None
+
+
+@runtime_checkable
+class Remover(Protocol):
+    """A connector that can take assets off its source itself.
+
+    ``remove(assets, quarantine=DIR)`` moves each asset's file under ``DIR`` (keeping its path
+    relative to the source), never overwriting; with ``quarantine=None`` it deletes. It acts on
+    exactly the assets given, in order, and returns one ``Removal`` per asset; a file it cannot
+    move is a ``SourceUnavailable`` for that file, raised after the others were done (no partial
+    move of one file: a move is a rename, or a copy checked then an unlink). A source where
+    removing files would damage a library (a mounted phone's DCIM beside ``PhotoData/``) refuses
+    with a ``UsageError`` before touching anything.
+    """
+
+    def remove(self, assets: Sequence[Asset], *, quarantine: Path | None) -> list[Removal]: ...
+
+
+@runtime_checkable
+class RemovalChecker(Protocol):
+    """A connector that cannot remove (a phone over USB: deleting over AFC corrupts the Photos
+    library) but can tell, by reading its library again, what became of assets the person
+    deleted themselves: ``removal_states`` returns one ``Removal`` per asset, in order
+    (``TRASHED`` with its purge day, ``GONE``, or ``PRESENT``)."""
+
+    def removal_states(self, assets: Sequence[Asset]) -> list[Removal]: ...

@@ -27,10 +27,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO
 
-from companion.connectors.base import ConnectOptions
+from companion.connectors.base import ConnectOptions, Removal
 from companion.connectors.beside import count_beside_dcim
 from companion.connectors.kinds import kind_of_suffix
 from companion.connectors.metadata import read_facts
+from companion.connectors.quarantine import remove_files
 from companion.errors import SourceChanged, SourceUnavailable, UsageError
 from companion.model import Asset, AssetKind, DeviceInfo
 
@@ -53,7 +54,7 @@ def open_folder(rest: str, options: ConnectOptions) -> FolderConnector:
 
 
 class FolderConnector:
-    """A folder of photos. Satisfies ``Connector``, ``Prober`` and ``Shareable``."""
+    """A folder of photos. Satisfies ``Connector``, ``Prober``, ``Shareable`` and ``Remover``."""
 
     def __init__(self, rest: str) -> None:
         """Build from the text after ``folder:``; the folder is checked when it is first used."""
@@ -122,6 +123,10 @@ class FolderConnector:
             captured_at=facts.captured_at or asset.captured_at,
             screenshot=asset.screenshot if facts.screenshot is None else facts.screenshot,
         )
+
+    def remove(self, assets: Sequence[Asset], *, quarantine: Path | None) -> list[Removal]:
+        """``Remover``: moved under ``quarantine`` or deleted (``quarantine.py``)."""
+        return remove_files(self._root, self.source, assets, quarantine)
 
     def _check_root(self) -> None:
         if not self._root.is_dir():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
 
@@ -45,8 +45,10 @@ def check(
     jobs: int | None = None,
     progress: Update | None = None,
     rng: random.Random | None = None,
+    objects: Collection[str] | None = None,
 ) -> VerifyReport:
-    """Verify the vault (``vault.verify``) in ``mode``, recording what a decrypting check found.
+    """Verify the vault (``vault.verify``) in ``mode``, recording what a decrypting check found;
+    with ``objects``, only those object ids (a cleanup plan's members, say).
 
     A decrypting check with more than one worker starts its workers first, from the vault's
     public marker: they start while scrypt unlocks the vault.
@@ -59,7 +61,13 @@ def check(
             pool = stack.enter_context(WorkerPool.for_vault(vault.root, workers))
         opened = stack.enter_context(vault.open(write=decrypting))
         return check_opened(
-            opened, mode, sample_pct=sample_pct, progress=progress, rng=rng, pool=pool
+            opened,
+            mode,
+            sample_pct=sample_pct,
+            progress=progress,
+            rng=rng,
+            pool=pool,
+            objects=objects,
         )
 
 
@@ -71,6 +79,7 @@ def check_opened(
     progress: Update | None = None,
     rng: random.Random | None = None,
     pool: WorkerPool | None = None,
+    objects: Collection[str] | None = None,
 ) -> VerifyReport:
     """``check`` on a vault already open (for writing, unless ``mode`` is quick)."""
     running = _Running(progress)
@@ -82,6 +91,7 @@ def check_opened(
         progress=running,
         pool=pool,
         planned=running.start,
+        objects=objects,
     )
 
 

@@ -1,6 +1,6 @@
 """What an open vault holds, read back: the current version of each asset with the latest full
-check of its object, whether a file a backup meets is already held, scans and places, and an
-asset's plaintext.
+check of its object, whether a file a backup meets is already held, which listed files are held
+and fully verified (``held``), scans and places, and an asset's plaintext.
 
 Questions about what is stored and how recently it was proved intact (say, which groups of
 assets their latest full check found whole) belong here: the index already holds each object's
@@ -9,13 +9,54 @@ latest check (``StoredAsset.verified_at`` and ``verified_ok``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
-from companion.model import Asset, Place, ScanRecord, StoredAsset
+from companion.model import Asset, Place, ScanRecord, StoredAsset, VaultEvent
 from companion.vault import crypto
-from companion.vault.index import Fingerprint, Index
+from companion.vault.index import Checked, Fingerprint, Index
 from companion.vault.objects import ObjectStore
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """One file as a source lists it now, against what the vault holds at its (source, path).
+
+    The facts only; what they mean for taking the file off its source is the cleanup's rule
+    (``companion.cleanup.plan.assess``).
+    """
+
+    asset: Asset  # as listed now
+    stored: StoredAsset | None  # the current version, with the latest full check of its object
+    present: bool  # the object file is there (verify moves a damaged one aside)
+    checked_after_record: bool  # that check came after the record, in catalogue order
+
+    @property
+    def damaged(self) -> bool:
+        """Held, but the object is missing or its latest full check since the record failed."""
+        return self.stored is not None and (not self.present or self.stored.verified_ok is False)
+
+    @property
+    def unchanged(self) -> bool:
+        """Held with the size and modification time the source lists now."""
+        if self.stored is None:
+            return False
+        held, listed = self.stored.asset, self.asset
+        return (held.size, held.mtime_ns) == (listed.size, listed.mtime_ns)
+
+    @property
+    def verified(self) -> bool:
+        """Fully verified: held unchanged, the object here, and its latest full check (decrypt,
+        re-hash against the SHA-256 taken while the file was read) made after the record and
+        found it whole."""
+        return (
+            self.stored is not None
+            and self.unchanged
+            and self.present
+            and self.stored.verified_ok is True
+            and self.checked_after_record
+        )
 
 
 class Holdings:
@@ -55,6 +96,26 @@ class Holdings:
             and self._objects.stored_size(known.object_id) is not None
         )
 
+    def held(self, assets: Iterable[Asset]) -> list[Held]:
+        """Each of ``assets`` (as its source lists it now) against the vault, in the same order:
+        which of them are fully verified (``Held.verified``), and if not, what is known.
+
+        One index query per source (one per file would work out every object's latest check
+        again each time) and one ``stat`` per held file; no object is read.
+        """
+        wanted = list(assets)
+        known: dict[str, dict[str, Checked]] = {}
+        for source in dict.fromkeys(a.source for a in wanted):
+            paths = [a.path for a in wanted if a.source == source]
+            known[source] = self._index.checked(source, paths[0] if len(paths) == 1 else None)
+        return [self._held(asset, known[asset.source].get(asset.path)) for asset in wanted]
+
+    def _held(self, asset: Asset, checked: Checked | None) -> Held:
+        if checked is None:
+            return Held(asset, None, present=False, checked_after_record=False)
+        present = self._objects.stored_size(checked.stored.object_id) is not None
+        return Held(asset, checked.stored, present, checked.after_record)
+
     def get(self, asset_id: str) -> StoredAsset | None:
         return self._index.get(asset_id)
 
@@ -68,6 +129,11 @@ class Holdings:
     def scans(self) -> dict[str, ScanRecord]:
         """The latest scan of every scanned object, by object id."""
         return self._index.scans()
+
+    def removal_events(self, source: str) -> list[VaultEvent]:
+        """Cleanup's audit trail for ``source`` (planned, removed, confirmed, refused), oldest
+        first; each event names the asset by ``asset_id``."""
+        return self._index.removal_events(source)
 
     def places(self) -> list[Place]:
         """The private places declared, by name."""

@@ -93,6 +93,12 @@ def _text(value: str) -> str:
     return json.dumps(value)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Checked:
+    stored: StoredAsset  # the current version, with the latest full check of its object
+    after_record: bool  # that check came after this record, in catalogue order (not by clock)
+
+
 def _current(row: tuple[str, int | None, str | None, int | None]) -> StoredAsset:
     record, ok, at, after_record = row
     stored = decode_asset(json.loads(record))
@@ -100,6 +106,13 @@ def _current(row: tuple[str, int | None, str | None, int | None]) -> StoredAsset
         return stored
     return dataclasses.replace(stored, verified_at=datetime.fromisoformat(at), verified_ok=bool(ok))
 
+
+_REMOVAL_KINDS = (
+    EventKind.REMOVAL_PLANNED,
+    EventKind.REMOVED,
+    EventKind.REMOVAL_CONFIRMED,
+    EventKind.REMOVAL_REFUSED,
+)
 
 _SAVE_AFTER_SEGMENTS = 8  # segments the saved cache may lack before it is rewritten
 _SAVE_AFTER_RECORDS = 256  # or records
@@ -250,6 +263,22 @@ class Index:
             for path, size, mtime_ns, object_id, damaged in rows
         }
 
+    def checked(self, source: str, path: str | None = None) -> dict[str, Checked]:
+        """Every current asset of ``source`` (or only the one at ``path``), by path, with the
+        latest full check of its object and whether it came after the asset's record.
+
+        One query for many files: the latest check of every object is worked out once, not once
+        per file as ``lookup`` does.
+        """
+        query, args = _CURRENT + " WHERE a.source = ?", [_text(source)]
+        if path is not None:
+            query, args = query + " AND a.path = ?", [*args, _text(path)]
+        found = {}
+        for row in self._db.execute(query, args).fetchall():
+            stored = _current(row)
+            found[stored.asset.path] = Checked(stored, bool(row[3]))
+        return found
+
     def get(self, asset_id: str) -> StoredAsset | None:
         row = self._db.execute(_CURRENT + " WHERE a.asset_id = ?", (asset_id,)).fetchone()
         return _current(row) if row else None
@@ -294,6 +323,16 @@ class Index:
             event = decode_event(json.loads(text))
             if event is not None:
                 yield event
+
+    def removal_events(self, source: str) -> list[VaultEvent]:
+        """Cleanup's audit trail for ``source``: its ``removal_*`` events, oldest first. The
+        source is inside each record (events have no column for it): these events are few."""
+        kinds = tuple(kind.value for kind in _REMOVAL_KINDS)
+        rows = self._db.execute(
+            "SELECT record FROM events WHERE kind IN (?, ?, ?, ?) ORDER BY segment, line", kinds
+        ).fetchall()
+        events = (decode_event(json.loads(text)) for (text,) in rows)
+        return [e for e in events if e is not None and e.source == source]
 
     def stored_since_last_backup(self) -> list[StoredAsset]:
         """Asset records written after the newest backup event (all of them when there is

@@ -3,7 +3,8 @@ only if, it must.
 
 A command reads its ``--vault`` and ``--passphrase-file`` options into one ``VaultRef``; the demo
 builds one around its own passphrase. The passphrase is asked for only when the vault is opened
-(a dry run against a folder that holds no vault yet asks nothing), and never kept by the ref.
+(a dry run against a folder that holds no vault yet asks nothing); only a ref made by
+``asking_once`` keeps it, for the length of one run.
 """
 
 from __future__ import annotations
@@ -27,3 +28,16 @@ class VaultRef:
     def open(self, *, write: bool = False) -> Vault:
         """Unlock the vault (``Vault.open``): read-only unless ``write``."""
         return Vault.open(self.root, self.passphrase(), write=write)
+
+    def asking_once(self) -> VaultRef:
+        """The same vault, its passphrase asked at the first open only: for a use case that
+        opens the vault several times in one run (read-only to review, then to write), so the
+        person types it once. What was typed lives as long as the returned ref."""
+        given: list[str] = []
+
+        def passphrase() -> str:
+            if not given:
+                given.append(self.passphrase())
+            return given[0]
+
+        return VaultRef(self.root, passphrase)

@@ -53,6 +53,28 @@ class SharedFiles:
 
 
 @dataclass(frozen=True, slots=True)
+class Removals:
+    """Cleanup's audit trail for one source: files chosen for removal (``planned``), taken off
+    by companion (``removed``), seen gone or in Recently Deleted when the source was read again
+    (``confirmed``), left because their copy in the vault was not verified (``refused``)."""
+
+    source: str
+    planned: int
+    removed: int
+    confirmed: int
+    refused: int
+    last: datetime
+
+
+_REMOVAL_FIELDS = {
+    EventKind.REMOVAL_PLANNED: "planned",
+    EventKind.REMOVED: "removed",
+    EventKind.REMOVAL_CONFIRMED: "confirmed",
+    EventKind.REMOVAL_REFUSED: "refused",
+}
+
+
+@dataclass(frozen=True, slots=True)
 class VaultStatus:
     assets: int
     by_kind: dict[str, KindCount]  # every kind, in AssetKind order, zero when absent
@@ -69,6 +91,7 @@ class VaultStatus:
     verified_bad: int  # objects whose latest full check failed
     segments: int
     passphrases: int
+    removals: tuple[Removals, ...] = ()  # by source, per cleanup's audit trail
 
 
 def summarize(vault: Vault) -> VaultStatus:
@@ -105,6 +128,25 @@ def summarize(vault: Vault) -> VaultStatus:
         verified_bad=sum(not ok for ok in latest.values()),
         segments=len(vault.index.segments()),
         passphrases=len(key_files(vault.root)),
+        removals=_removals(vault),
+    )
+
+
+def _removals(vault: Vault) -> tuple[Removals, ...]:
+    counts: dict[str, Counter[str]] = {}
+    last: dict[str, datetime] = {}
+    for kind, name in _REMOVAL_FIELDS.items():
+        for event in vault.index.events(kind):
+            source = event.source or ""
+            counts.setdefault(source, Counter())[name] += 1
+            last[source] = max(last.get(source, event.at), event.at)
+    return tuple(
+        Removals(
+            source,
+            **{name: counts[source][name] for name in _REMOVAL_FIELDS.values()},
+            last=last[source],
+        )
+        for source in sorted(counts)
     )
 
 

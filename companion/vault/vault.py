@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +36,7 @@ from companion.vault.catalogue import (
     encode_scan,
 )
 from companion.vault.fsio import atomic_write, fsync_dir, vault_access
-from companion.vault.holdings import Holdings
+from companion.vault.holdings import Held, Holdings
 from companion.vault.lock import VaultLock
 from companion.vault.objects import ObjectStore, StoredObject
 from companion.vault.pool import (
@@ -51,7 +51,7 @@ from companion.vault.records import FlushPolicy, RecordQueue
 from companion.vault.restore_text import RESTORE_TEXT
 from companion.vault.unlock import MARKER, marker_text, read_marker, unlock, write_key_file
 
-__all__ = ["Clock", "FlushPolicy", "PutResult", "Vault", "utc_now"]
+__all__ = ["Clock", "FlushPolicy", "Held", "PutResult", "Vault", "utc_now"]
 
 
 Clock = Callable[[], datetime]
@@ -329,6 +329,11 @@ class Vault:
         (``Holdings.holds_unchanged``): a backup may skip it without reading it."""
         return self._holdings.holds_unchanged(asset)
 
+    def held(self, assets: Iterable[Asset]) -> list[Held]:
+        """Each listed file against the vault, in order: which are fully verified
+        (``Holdings.held``); one index query per source."""
+        return self._holdings.held(assets)
+
     def get(self, asset_id: str) -> StoredAsset | None:
         return self._holdings.get(asset_id)
 
@@ -344,6 +349,10 @@ class Vault:
     def places(self) -> list[Place]:
         """The private places declared, by name."""
         return self._holdings.places()
+
+    def removal_events(self, source: str) -> list[VaultEvent]:
+        """Cleanup's audit trail for ``source``, oldest first (``Holdings.removal_events``)."""
+        return self._holdings.removal_events(source)
 
     def decrypt_to(self, stored: StoredAsset, writer: crypto.Writable) -> None:
         """Write an asset's plaintext into ``writer`` (which may receive a damaged prefix)."""

@@ -4,13 +4,14 @@ Quick mode trusts the cryptography and checks the file system: every object refe
 catalogue exists with exactly the size written. Full mode trusts nothing: it decrypts every
 object (age authenticates each 64 KiB chunk), re-hashes the plaintext, compares it with the
 SHA-256 recorded at backup, and records a ``verified`` event per object. Sample mode does the
-full check on a random share of the objects.
+full check on a random share of the objects. Any mode can be limited to some objects (a cleanup
+plan's), given by id.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -46,21 +47,36 @@ class VerifyReport:
 
 
 Progress = Callable[[int], None]
+ObjectRow = tuple[str, str, int, int, str]  # object_id, sha256, size, stored_size, path
 
 
 def plan_size(
-    vault: Vault, mode: VerifyMode, sample_pct: float = 100.0, rng: random.Random | None = None
-) -> tuple[list[tuple[str, str, int, int, str]], int]:
-    """The objects a verify will check and the bytes it will read (for a progress bar)."""
-    objects = list(vault.index.objects())
+    vault: Vault,
+    mode: VerifyMode,
+    sample_pct: float = 100.0,
+    rng: random.Random | None = None,
+    objects: Collection[str] | None = None,
+) -> tuple[list[ObjectRow], int]:
+    """The objects a verify will check and the bytes it will read (for a progress bar).
+
+    ``objects``: only these object ids (a sample is drawn among them); ids that no record
+    references are left out, since there is no digest to check them against.
+    """
+    rows = list(vault.index.objects())
+    if objects is not None:
+        wanted = frozenset(objects)
+        rows = [row for row in rows if row[0] in wanted]
+    return _sampled(rows, mode, sample_pct, rng)
+
+
+def _sampled(
+    objects: list[ObjectRow], mode: VerifyMode, sample_pct: float, rng: random.Random | None
+) -> tuple[list[ObjectRow], int]:
     if mode is VerifyMode.SAMPLE and objects:
         k = max(1, round(len(objects) * sample_pct / 100))
         objects = sorted((rng or random.SystemRandom()).sample(objects, min(k, len(objects))))
     total = sum(o[3] if mode is VerifyMode.QUICK else o[2] for o in objects)
     return objects, total
-
-
-ObjectRow = tuple[str, str, int, int, str]  # object_id, sha256, size, stored_size, path
 
 
 def verify(
@@ -73,8 +89,10 @@ def verify(
     workers: int = 1,
     pool: WorkerPool | None = None,
     planned: Callable[[int], None] | None = None,
+    objects: Collection[str] | None = None,
 ) -> VerifyReport:
-    """Check the vault; record ``verified`` events in full and sample modes (needs write access).
+    """Check the vault, or only the ``objects`` given (object ids, as a cleanup plan's members
+    hold them); record ``verified`` events in full and sample modes (needs write access).
 
     Damage to one object is reported for that object's assets only; checking goes on. A full
     check with ``workers`` > 1, or given a ``pool`` (perhaps started before the vault was
@@ -82,22 +100,13 @@ def verify(
     receives the bytes the check will read, once chosen (a sample is drawn once), before the
     first ``progress``.
     """
-    objects, total = plan_size(vault, mode, sample_pct, rng)
+    rows, total = plan_size(vault, mode, sample_pct, rng, objects)
     if planned is not None:
         planned(total)
     advance = progress or (lambda _n: None)
-    results: Iterator[tuple[ObjectRow, str | None]]
-    if mode is VerifyMode.QUICK:
-        results = ((row, _quick(vault, row)) for row in objects)
-    elif pool is not None and len(objects) > 1:
-        results = _in_pool(vault, objects, pool, advance)
-    elif workers > 1 and len(objects) > 1:
-        results = _in_own_pool(vault, objects, workers, advance)
-    else:
-        results = _here(vault, objects, advance)
     damaged: list[Damage] = []
     checked_bytes = 0
-    for row, reason in results:
+    for row, reason in _results(vault, mode, rows, advance, workers, pool):
         object_id, _sha, size, stored_size, path = row
         if mode is VerifyMode.QUICK:
             checked_bytes += stored_size
@@ -108,7 +117,25 @@ def verify(
         if reason is not None:
             paths = tuple(vault.index.paths_for_object(object_id)) or (path,)
             damaged.append(Damage(object_id, paths, reason))
-    return VerifyReport(mode, len(objects), checked_bytes, tuple(damaged))
+    return VerifyReport(mode, len(rows), checked_bytes, tuple(damaged))
+
+
+def _results(
+    vault: Vault,
+    mode: VerifyMode,
+    rows: list[ObjectRow],
+    advance: Progress,
+    workers: int,
+    pool: WorkerPool | None,
+) -> Iterator[tuple[ObjectRow, str | None]]:
+    """Each row with what is wrong with its object (None: nothing), checked as ``mode`` says."""
+    if mode is VerifyMode.QUICK:
+        return ((row, _quick(vault, row)) for row in rows)
+    if pool is not None and len(rows) > 1:
+        return _in_pool(vault, rows, pool, advance)
+    if workers > 1 and len(rows) > 1:
+        return _in_own_pool(vault, rows, workers, advance)
+    return _here(vault, rows, advance)
 
 
 def _quick(vault: Vault, row: ObjectRow) -> str | None:

@@ -14,7 +14,8 @@ What is read, and how (``roll.py`` decides what each file becomes):
   again once if the copy came out torn; without it the folders alone, and the person is told;
 - the edit renders under ``PhotoData/Mutations/`` of the rows the library marks as edited.
 Nothing is ever written or deleted on the phone: deleting DCIM files behind the Photos library's
-back leaves broken photos in the Photos app, so this connector has no remover.
+back leaves broken photos in the Photos app, so this connector has no remover. It can tell what
+became of photos the person deleted in the Photos app (``removal_states``, ``removals.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import PurePosixPath
 from typing import Any, BinaryIO, TypeVar
 
-from companion.connectors.base import ConnectOptions
+from companion.connectors.base import ConnectOptions, Removal
 from companion.connectors.metadata import read_facts
 from companion.connectors.streams import ChunkStream, SeekableFile
 from companion.connectors.usb.aioloop import Loop, settle, wait
@@ -41,6 +42,7 @@ from companion.connectors.usb.iphone import (
 )
 from companion.connectors.usb.options import UsbOptions
 from companion.connectors.usb.photosdb import LibraryUnreadable, PhotoRecord, read_library
+from companion.connectors.usb.removals import removal_states, snapshot
 from companion.connectors.usb.roll import Roll, assemble
 from companion.connectors.usb.session import (
     AFC_CHUNK,
@@ -76,7 +78,7 @@ def open_usb(rest: str, options: ConnectOptions) -> UsbConnector:
 
 class UsbConnector:
     """An iPhone over USB. Satisfies ``Connector``, ``Prober``, ``ReadAhead``, ``Preparable``,
-    ``Reconnectable`` and ``AppLister``; ``close()`` when done.
+    ``Reconnectable``, ``AppLister`` and ``RemovalChecker``; ``close()`` when done.
 
     The link opens on first use, as ``options.settings(UsbOptions)`` says, pairing if needed
     (``options.notify`` then receives "Unlock your iPhone and tap Trust"). Errors:
@@ -349,6 +351,11 @@ class UsbConnector:
             captured_at=asset.captured_at or facts.captured_at,
             screenshot=asset.screenshot if asset.screenshot is not None else facts.screenshot,
         )
+
+    def removal_states(self, assets: Sequence[Asset]) -> list[Removal]:
+        """``RemovalChecker``: the library and the assets' folders read again; writes nothing."""
+        session = self._connected()
+        return removal_states(assets, lambda: self._run(snapshot(session, assets), 300))
 
     def list_apps(self, *, include_system: bool = False) -> list[AppInfo]:
         session = self._connected()

@@ -66,6 +66,7 @@ class PhotoRecord:
     original_size: int | None
     cloud_only: bool  # the original is in iCloud only (Optimize iPhone Storage)
     albums: tuple[str, ...] = ()
+    trashed_at: datetime | None = None  # when it went to Recently Deleted (ZTRASHEDDATE)
 
     @property
     def path(self) -> str:
@@ -196,6 +197,7 @@ _ASSET_FIELDS = (
     ("ZHASADJUSTMENTS", "a.ZHASADJUSTMENTS", "0"),
     ("ZDATECREATED", "a.ZDATECREATED", "NULL"),
     ("ZUUID", "a.ZUUID", "NULL"),
+    ("ZTRASHEDDATE", "a.ZTRASHEDDATE", "NULL"),
 )
 
 
@@ -218,8 +220,8 @@ def _records(conn: sqlite3.Connection) -> Iterator[PhotoRecord]:
     cloud = _cloud_only(conn, tables)
     for row in conn.execute(query):
         pk, directory, filename = row[0], str(row[1]), str(row[2])
-        kind, subtype, fav, hidden, trashed, adjusted, created, uid = row[3:11]
-        offset, original_name, original_size = row[11:14]
+        kind, subtype, fav, hidden, trashed, adjusted, created, uid, trashed_date = row[3:12]
+        offset, original_name, original_size = row[12:15]
         yield PhotoRecord(
             directory=directory.strip("/"),
             filename=filename,
@@ -236,6 +238,7 @@ def _records(conn: sqlite3.Connection) -> Iterator[PhotoRecord]:
             original_size=int(original_size) if isinstance(original_size, int) else None,
             cloud_only=pk in cloud,
             albums=tuple(sorted(albums.get(pk, ()))),
+            trashed_at=_core_data_time(trashed_date) if trashed else None,
         )
 
 
@@ -254,15 +257,23 @@ def _attribute_columns(
 _ATTRIBUTE_COLUMNS = ("ZTIMEZONEOFFSET", "ZORIGINALFILENAME", "ZORIGINALFILESIZE")
 
 
-def _capture_time(created: object, offset: object) -> datetime | None:
-    if not isinstance(created, int | float):
+def _core_data_time(seconds: object) -> datetime | None:
+    """A Core Data date (seconds since 2001-01-01 UTC), or None if it is none or out of range."""
+    if not isinstance(seconds, int | float):
         return None
     try:
-        when = CORE_DATA_EPOCH + timedelta(seconds=float(created))
-        if isinstance(offset, int) and abs(offset) < 24 * 3600:
-            return when.astimezone(timezone(timedelta(seconds=offset)))
+        return CORE_DATA_EPOCH + timedelta(seconds=float(seconds))
     except (OverflowError, ValueError):
         return None
+
+
+def _capture_time(created: object, offset: object) -> datetime | None:
+    when = _core_data_time(created)
+    if when is not None and isinstance(offset, int) and abs(offset) < 24 * 3600:
+        try:
+            return when.astimezone(timezone(timedelta(seconds=offset)))
+        except (OverflowError, ValueError):
+            return None
     return when
 
 

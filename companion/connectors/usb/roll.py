@@ -86,7 +86,7 @@ def assemble(
     skip = {path for path, r in records.items() if r.trashed and not include_trashed}
     assets: list[Asset] = []
     for path, stat in files.items():
-        owner = _owner(path, records, by_stem)
+        owner = owner_of(path, records, by_stem)
         if owner is not None and owner.path in skip:
             continue
         assets.append(_asset(source, path, stat, owner))
@@ -104,10 +104,11 @@ def assemble(
     return Roll(tuple(assets), frozenset(cloud_only), len(skip), unreadable)
 
 
-def _owner(
+def owner_of(
     path: str, records: Mapping[str, PhotoRecord], by_stem: Mapping[str, PhotoRecord]
 ) -> PhotoRecord | None:
-    """The library row a file belongs to: its own, its Live Photo's, or the edited original's."""
+    """The library row a file belongs to: its own, its Live Photo's, or the edited original's.
+    ``by_stem`` maps each row's ``stem_path`` to it."""
     if path in records:
         return records[path]
     if path.startswith(MUTATIONS + "/"):
