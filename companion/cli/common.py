@@ -110,6 +110,24 @@ def read_passphrase(
 ) -> str:
     """--passphrase-file, then $COMPANION_PASSPHRASE (unless ``use_env`` is off, as for a new
     passphrase), then a hidden prompt on the terminal (never on stdout: see ``terminal``)."""
+    return _text_only(_read_passphrase(pass_file, confirm=confirm, prompt=prompt, use_env=use_env))
+
+
+def _text_only(passphrase: str) -> str:
+    """A passphrase is text: bytes that are no UTF-8 (an environment variable set from another
+    encoding) come in as lone surrogates, which no key file can hold. Said, never echoed."""
+    try:
+        passphrase.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            "the passphrase is not valid UTF-8 text",
+            hint=f"Set {PASSPHRASE_ENV} (or the file) from a UTF-8 terminal, or type it "
+            "at the prompt.",
+        ) from None
+    return passphrase
+
+
+def _read_passphrase(pass_file: Path | None, *, confirm: bool, prompt: str, use_env: bool) -> str:
     if pass_file is not None:
         try:
             lines = pass_file.read_text("utf-8").splitlines()

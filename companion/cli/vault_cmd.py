@@ -17,7 +17,7 @@ from companion.cli.common import (
     vault_path,
 )
 from companion.vault import Vault
-from companion.vault.crypto import DEFAULT_WORK_FACTOR
+from companion.vault.crypto import DEFAULT_WORK_FACTOR, MAX_WORK_FACTOR, MIN_WORK_FACTOR
 
 app = typer.Typer(help="Create and manage the encrypted vault.", no_args_is_help=True)
 
@@ -25,8 +25,8 @@ WorkFactorOpt = Annotated[
     int,
     typer.Option(
         "--kdf-work-factor",
-        min=10,
-        max=22,
+        min=MIN_WORK_FACTOR,
+        max=MAX_WORK_FACTOR,
         help="scrypt cost (log2 N) protecting the passphrase: 17 = 128 MiB, ~0.5 s; each step "
         "doubles both (age -p uses 18). "
         "Lower it only for tests.",

@@ -35,10 +35,12 @@ from companion.errors import IntegrityError, StorageFull, VaultError, WrongPassp
 # scrypt N = 2^17 with r = 8, p = 1: 128 MiB and about half a second to unlock, the minimum the
 # OWASP password storage guidance recommends for scrypt. `age -p` uses 18 (256 MiB, ~1 s); we
 # take 17 so that opening a vault stays under 200 MB of memory and half a second on a laptop, and
-# let people choose up to 22 (the most stock age accepts) with `vault init --kdf-work-factor`.
+# let people choose up to 20 (1 GiB) with `vault init --kdf-work-factor`. Stock age reads up to
+# 22, and so does companion (pyrage decrypts), but Python's scrypt, which writes key files, takes
+# at most 2 GiB - 1 of memory: 21 would need 2 GiB, 22 4 GiB.
 DEFAULT_WORK_FACTOR = 17
 MIN_WORK_FACTOR = 10
-MAX_WORK_FACTOR = 22
+MAX_WORK_FACTOR = 20
 
 _AGE_MAGIC = b"age-encryption.org/v1"
 _SCRYPT_LABEL = b"age-encryption.org/v1/scrypt"
@@ -135,7 +137,9 @@ def passphrase_encrypt(
     big-endian counter and a final-chunk flag as the nonce.
     """
     if not MIN_WORK_FACTOR <= work_factor <= MAX_WORK_FACTOR:
-        raise VaultError(f"scrypt work factor {work_factor} is outside 10..22")
+        raise VaultError(
+            f"scrypt work factor {work_factor} is outside {MIN_WORK_FACTOR}..{MAX_WORK_FACTOR}"
+        )
     file_key = os.urandom(16)
     salt = os.urandom(16)
     n = 1 << work_factor

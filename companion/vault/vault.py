@@ -154,12 +154,17 @@ class Vault:
             if root.exists() and (not root.is_dir() or any(root.iterdir())):
                 raise VaultExists(f"{root} already exists and is not an empty folder")
             identity = crypto.Identity.generate()
-            for sub in ("keys", "objects", "catalogue", "cache", "tmp"):
-                (root / sub).mkdir(parents=True, exist_ok=True)
-            write_key_file(root, identity, passphrase, work_factor)
-            atomic_write(root / "RESTORE.txt", RESTORE_TEXT.encode("utf-8"), root / "tmp")
-            # The marker goes last: a folder without it is not (yet) a vault.
-            atomic_write(root / MARKER, marker_text(identity.recipient()), root / "tmp")
+            made_root = not root.exists()
+            try:
+                for sub in ("keys", "objects", "catalogue", "cache", "tmp"):
+                    (root / sub).mkdir(parents=True, exist_ok=True)
+                write_key_file(root, identity, passphrase, work_factor)
+                atomic_write(root / "RESTORE.txt", RESTORE_TEXT.encode("utf-8"), root / "tmp")
+                # The marker goes last: a folder without it is not (yet) a vault.
+                atomic_write(root / MARKER, marker_text(identity.recipient()), root / "tmp")
+            except BaseException:
+                _unmake(root, made_root)
+                raise
             fsync_dir(root)
             recipient = identity.recipient()
             return cls(root, identity, recipient, writable=True, clock=clock, flush=FlushPolicy())
@@ -357,3 +362,17 @@ class Vault:
     def decrypt_to(self, stored: StoredAsset, writer: crypto.Writable) -> None:
         """Write an asset's plaintext into ``writer`` (which may receive a damaged prefix)."""
         self._holdings.decrypt_to(stored, writer)
+
+
+def _unmake(root: Path, made_root: bool) -> None:
+    """Undo a ``create`` that failed before its marker: everything in ``root`` is its own (the
+    folder was absent or empty), so a new ``vault init`` there is not refused as "not empty"."""
+    if made_root:
+        shutil.rmtree(root, ignore_errors=True)
+        return
+    for child in list(root.iterdir()) if root.is_dir() else []:
+        with contextlib.suppress(OSError):
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
