@@ -60,3 +60,27 @@ def test_a_passphrase_variable_that_is_no_utf8_is_a_usage_error(tmp_path: Path) 
     assert "error: the passphrase is not valid UTF-8 text" in done.stderr
     assert "Traceback" not in done.stderr and "latin" not in done.stderr
     assert not root.exists()
+
+
+def test_key_export_into_a_file_makes_it_private(tmp_path: Path) -> None:
+    """``companion key export > key.txt``: the shell creates key.txt readable by everyone
+    (umask 022); the key lands in a file only its owner can read."""
+    root = tmp_path / "v"
+    Vault.create(root, PASSPHRASE, work_factor=WORK_FACTOR).close()
+    key = tmp_path / "key.txt"
+    key.touch(mode=0o644)
+    key.chmod(0o644)
+    with key.open("w") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "companion", "key", "export", "--vault", str(root)],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(COMPANION_PASSPHRASE=PASSPHRASE),
+            timeout=60,
+            check=False,
+            start_new_session=True,
+        )
+    assert done.returncode == 0, done.stderr
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert key.read_text().startswith("AGE-SECRET-KEY-1")

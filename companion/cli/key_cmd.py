@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import os
+import stat
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 
@@ -89,4 +93,16 @@ def export(vault: VaultOpt = None, passphrase_file: PassFileOpt = None) -> None:
     secret = keys.export_identity(vault_path(vault), read_passphrase(passphrase_file))
     typer.echo("WARNING: this key opens every photo in the vault, with no passphrase.", err=True)
     typer.echo("Write it on paper, store it safely, never photograph it or send it.", err=True)
+    _private_if_a_file(sys.stdout)
     typer.echo(secret)
+
+
+def _private_if_a_file(stream: TextIO) -> None:
+    """``companion key export > key.txt``: the shell made key.txt with the umask's mode (0644
+    most often, readable by every user); it becomes 0600 before the key is written to it."""
+    try:
+        fd = stream.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.fchmod(fd, 0o600)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # not a file of this system (a pipe, a terminal, a test's capture): nothing to do
