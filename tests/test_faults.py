@@ -216,20 +216,28 @@ class _FillsUp(io.RawIOBase):
         self._inner.close()
 
 
+@contextlib.contextmanager
+def disk_filling_after(room: int) -> Iterator[None]:
+    """Every file opened for writing through ``os.fdopen`` (the vault's durable writes) shares
+    ``room`` bytes, then fails with ENOSPC: a full disk at the OS edge."""
+    real_fdopen = os.fdopen
+    left = [room]
+
+    def fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        handle = real_fdopen(fd, mode, *args, **kwargs)
+        return _FillsUp(handle, left) if "w" in mode else handle
+
+    with mock.patch("os.fdopen", fdopen):
+        yield
+
+
 @pytest.mark.slow
 def test_injected_enospc_records_nothing_half_written(tmp_path: Path) -> None:
     roll = big_roll(tmp_path / "roll", files=6, size=500_000)
     vault = tmp_path / "v"
     new_vault(vault).close()
-    real_fdopen = os.fdopen
-    room = [1_500_000]
-
-    def fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        handle = real_fdopen(fd, mode, *args, **kwargs)
-        return _FillsUp(handle, room) if "w" in mode else handle
-
     with (
-        mock.patch("os.fdopen", fdopen),
+        disk_filling_after(1_500_000),
         pytest.raises(StorageFull),
         Vault.open(vault, PASSPHRASE, write=True) as opened,
     ):
@@ -252,14 +260,7 @@ def test_a_full_disk_is_its_own_exit_code_with_a_hint(
     vault = tmp_path / "v"
     new_vault(vault).close()
     monkeypatch.setenv("COMPANION_PASSPHRASE", PASSPHRASE)
-    real_fdopen = os.fdopen
-    room = [300_000]
-
-    def fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        handle = real_fdopen(fd, mode, *args, **kwargs)
-        return _FillsUp(handle, room) if "w" in mode else handle
-
-    with mock.patch("os.fdopen", fdopen):
+    with disk_filling_after(300_000):
         code = run(["backup", "--from", f"folder:{roll}", "--vault", str(vault)])
     err = capsys.readouterr().err
     assert code == 15, err
