@@ -197,6 +197,7 @@ class EventKind(StrEnum):
     REMOVED = "removed"  # taken off the source (moved to a quarantine folder, deleted)
     REMOVAL_CONFIRMED = "removal_confirmed"  # the source was read again: it is gone or trashed
     REMOVAL_REFUSED = "removal_refused"  # not removed: the vault's copy was not verified whole
+    REPAIRED = "repaired"  # the catalogue was made whole again (``detail``: what was done)
 
 
 @dataclass(frozen=True, slots=True)

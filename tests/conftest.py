@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,11 @@ import pytest
 # imported without this. Set before any test module can import it (some import it directly, at
 # collection), and inherited by every child process the tests start.
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
+# companion's per-user state folder (pair records, vaults' high-water marks) is a private
+# temporary folder for the whole session, inherited by child processes: tests never write into
+# the home folder's state. Tests that look at the state itself point it elsewhere.
+os.environ["COMPANION_STATE_DIR"] = tempfile.mkdtemp(prefix="companion-test-state-")
 
 _TELEMETRY_BEFORE = pytest.StashKey[dict[str, tuple[int, int]]]()
 _TELEMETRY_WRITTEN = pytest.StashKey[list[str]]()

@@ -59,18 +59,28 @@ def env_without_passphrase(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def on_terminal(tmp_path: Path, args: list[str], answers: list[str], timeout: float = 120) -> Run:
+def on_terminal(
+    tmp_path: Path,
+    args: list[str],
+    answers: list[str],
+    timeout: float = 120,
+    *,
+    prompt: re.Pattern[bytes] = PROMPT,
+    stdout_on_screen: bool = False,
+    env: dict[str, str] | None = None,
+) -> Run:
     """Run ``companion *args`` with a pseudo-terminal as its terminal, stdin from /dev/null and
-    stdout/stderr to files; type ``answers`` one per prompt, in order."""
+    stdout/stderr to files (stdout to the terminal with ``stdout_on_screen``); type ``answers``
+    one per ``prompt``, in order."""
     master, slave = os.openpty()
     out, err = tmp_path / "stdout", tmp_path / "stderr"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         child = subprocess.Popen(
             [sys.executable, "-c", ADOPT_TERMINAL, str(slave), *args],
             stdin=subprocess.DEVNULL,
-            stdout=stdout,
+            stdout=slave if stdout_on_screen else stdout,
             stderr=stderr,
-            env=env_without_passphrase(tmp_path),
+            env=env or env_without_passphrase(tmp_path),
             start_new_session=True,
             pass_fds=(slave,),
         )
@@ -90,7 +100,7 @@ def on_terminal(tmp_path: Path, args: list[str], answers: list[str], timeout: fl
             if not chunk:
                 break
             seen += chunk
-            asked = len(PROMPT.findall(seen))
+            asked = len(prompt.findall(seen))
             assert asked <= len(answers), f"an unexpected prompt: {seen!r}"
             while len(answers) - len(pending) < asked:
                 os.write(master, pending.pop(0).encode() + b"\n")

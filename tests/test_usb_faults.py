@@ -81,8 +81,9 @@ def _middle_photo(phone: SamplePhone) -> str:
 def _nothing_outside_the_vault(tmp_path: Path) -> None:
     assert not list((tmp_path / "scratch").iterdir())
     written = [p for p in (tmp_path / "home").rglob("*") if p.is_file()]
-    # Only the pairing record (a secret the USB library keeps, see docs/security.md).
-    assert all(p.suffix == ".plist" and "pymobiledevice3" in p.parts for p in written), written
+    state = tmp_path / "home" / ".local" / "state" / "companion"
+    # Only companion's private state (docs/cli.md): the pairing record, what it knows of the vault.
+    assert all(p.is_relative_to(state) for p in written), written
 
 
 def test_every_named_fault_is_covered_here() -> None:

@@ -290,7 +290,7 @@ def _forge(vault_dir: Path, name: str, plaintext: bytes) -> None:
 
 
 def test_a_forged_or_reordered_segment_is_refused(tmp_path: Path) -> None:
-    from companion.errors import IntegrityError
+    from companion.vault.health import Trouble
 
     root = tmp_path / "v"
     with new_vault(root) as vault:
@@ -312,17 +312,24 @@ def test_a_forged_or_reordered_segment_is_refused(tmp_path: Path) -> None:
     }
     forged = json.dumps({"t": "segment", "format": 1, "mac": "0" * 64}) + "\n" + json.dumps(record)
     _forge(root, "catalogue/00000003.age", forged.encode() + b"\n")
-    with pytest.raises(IntegrityError, match=r"00000003\.age") as caught:
-        Vault.open(root, PASSPHRASE)
-    assert caught.value.exit_code == 13
+    # Refused: its records are never used, and it is reported as damaged (not fatal: the
+    # honest segments' photos stay listed).
+    with Vault.open(root, PASSPHRASE) as vault:
+        assert [(p.segment, p.trouble) for p in vault.catalogue_problems] == [
+            ("00000003.age", Trouble.DAMAGED)
+        ]
+        assert "MAC" in vault.catalogue_problems[0].detail
+        assert sorted(s.asset.path for s in vault.assets()) == ["a.jpg", "b.jpg"]
     (root / "catalogue" / "00000003.age").unlink()
     first, second = root / "catalogue" / "00000001.age", root / "catalogue" / "00000002.age"
     a, b = first.read_bytes(), second.read_bytes()
     first.write_bytes(b)
     second.write_bytes(a)
     (root / "cache" / "index.age").unlink()
-    with pytest.raises(IntegrityError):
-        Vault.open(root, PASSPHRASE)
+    with Vault.open(root, PASSPHRASE) as vault:
+        troubles = {(p.segment, p.trouble) for p in vault.catalogue_problems}
+        assert {("00000001.age", Trouble.DAMAGED), ("00000002.age", Trouble.DAMAGED)} <= troubles
+        assert list(vault.assets()) == []
 
 
 def test_a_forged_index_cache_is_ignored(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from companion.cli import (
     cleanup_cmd,
     demo_cmd,
     devices_cmd,
+    integrity,
     key_cmd,
     ls_cmd,
     restore_cmd,
@@ -38,7 +39,7 @@ from companion.cli import (
     vault_cmd,
     verify_cmd,
 )
-from companion.cli.common import EXIT_STATUS
+from companion.cli.common import EXIT_STATUS, passphrase_variable_kept
 from companion.errors import Cancelled, CompanionError, ExitCode
 
 app = typer.Typer(
@@ -137,12 +138,13 @@ def _interrupted() -> Cancelled:
 def run(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (never raises)."""
     args = sys.argv[1:] if argv is None else argv
-    with _stop_signals_interrupt():
+    with _stop_signals_interrupt(), passphrase_variable_kept():
         return _run(args)
 
 
 def _run(args: list[str]) -> int:
     debug, as_json = "--debug" in args, "--json" in args
+    integrity.forget()
     try:
         try:
             result = app(args=args, prog_name="companion", standalone_mode=False)
@@ -152,10 +154,15 @@ def _run(args: list[str]) -> int:
             raise _interrupted() from exc
         if result == _TYPER_INTERRUPTED:
             raise _interrupted()
+        if problems := integrity.taken():  # the work is done; the catalogue is not whole
+            raise integrity.as_error(problems)
     except CompanionError as exc:
         if debug:
             traceback.print_exc()
         hint = _with_given_options(exc.hint, args)
+        if (problems := integrity.taken()) and exc.exit_code == ExitCode.PARTIAL:
+            exc = integrity.as_error(problems)  # a damaged catalogue outranks a partial run
+            hint = _with_given_options(exc.hint, args)
         return _report(exc.message, hint, int(exc.exit_code), as_json)
     except typer.Exit as exc:
         return int(exc.exit_code)

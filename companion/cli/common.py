@@ -109,8 +109,35 @@ def read_passphrase(
     use_env: bool = True,
 ) -> str:
     """--passphrase-file, then $COMPANION_PASSPHRASE (unless ``use_env`` is off, as for a new
-    passphrase), then a hidden prompt on the terminal (never on stdout: see ``terminal``)."""
-    return _text_only(_read_passphrase(pass_file, confirm=confirm, prompt=prompt, use_env=use_env))
+    passphrase), then a hidden prompt on the terminal (never on stdout: see ``terminal``).
+
+    The variable is taken out of the environment as it is read (``taken_from_environment``):
+    read it once per command."""
+    from_env = taken_from_environment() if use_env else None
+    return _text_only(_read_passphrase(pass_file, from_env, confirm=confirm, prompt=prompt))
+
+
+def taken_from_environment() -> str | None:
+    """$COMPANION_PASSPHRASE, removed from the environment: no process the command starts (a
+    worker, a browser) inherits it, and on Linux ``/proc/<pid>/environ`` no longer shows it.
+    What it held lives on only where the caller keeps it."""
+    from companion.vault.hardening import take_from_environment
+
+    return take_from_environment(PASSPHRASE_ENV)
+
+
+@contextmanager
+def passphrase_variable_kept() -> Iterator[None]:
+    """Around one command run by a process that goes on after it (``companion.cli.app.run``
+    called by the tests or a script): the command takes $COMPANION_PASSPHRASE out of the
+    environment (``taken_from_environment``) and, once it is over, the variable is set again,
+    so the caller finds the environment it gave."""
+    given = os.environ.get(PASSPHRASE_ENV)
+    try:
+        yield
+    finally:
+        if given is not None and PASSPHRASE_ENV not in os.environ:
+            os.environ[PASSPHRASE_ENV] = given
 
 
 def _text_only(passphrase: str) -> str:
@@ -127,7 +154,9 @@ def _text_only(passphrase: str) -> str:
     return passphrase
 
 
-def _read_passphrase(pass_file: Path | None, *, confirm: bool, prompt: str, use_env: bool) -> str:
+def _read_passphrase(
+    pass_file: Path | None, from_env: str | None, *, confirm: bool, prompt: str
+) -> str:
     if pass_file is not None:
         try:
             lines = pass_file.read_text("utf-8").splitlines()
@@ -138,7 +167,6 @@ def _read_passphrase(pass_file: Path | None, *, confirm: bool, prompt: str, use_
                 hint="It must be a readable UTF-8 text file; its first line is the passphrase.",
             ) from exc
         return lines[0] if lines else ""
-    from_env = os.environ.get(PASSPHRASE_ENV) if use_env else None
     if from_env is not None:
         return from_env
     if not terminal.has_terminal():
@@ -273,10 +301,23 @@ def given_options(vault: Path | None, passphrase_file: Path | None = None) -> st
 
 def vault_ref(option: Path | None, pass_file: Path | None) -> VaultRef:
     """The vault a command was pointed at (``--vault``, else ``$COMPANION_VAULT``, else the
-    default) and how its passphrase is had (``read_passphrase``), asked only when it opens."""
+    default) and how its passphrase is had (``read_passphrase``), asked only when it opens.
+
+    $COMPANION_PASSPHRASE is taken out of the environment now, before any worker process
+    starts (some start before the vault opens), and kept only by the returned ref: a command
+    that opens the vault twice finds it both times."""
     from companion.vault import VaultRef
 
-    return VaultRef(vault_path(option), lambda: read_passphrase(pass_file))
+    from_env = taken_from_environment()
+
+    def passphrase() -> str:
+        return _text_only(
+            _read_passphrase(pass_file, from_env, confirm=False, prompt="Vault passphrase")
+        )
+
+    from companion.cli import integrity
+
+    return VaultRef(vault_path(option), passphrase, integrity.seen)
 
 
 def open_vault(option: Path | None, pass_file: Path | None, *, write: bool = False) -> Vault:

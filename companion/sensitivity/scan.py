@@ -12,7 +12,6 @@ scans them; findings go to the vault's catalogue, encrypted like everything else
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -150,18 +149,17 @@ def _run(
     workers = jobs or (auto_workers(0, total) if total >= PARALLEL_MIN_ITEMS else 1)
     if workers <= 1:
         for done, (stored, job) in enumerate(todo, 1):
-            buffer = io.BytesIO()
             try:
-                vault.decrypt_to(stored, buffer)
-            except Exception as exc:  # a damaged object: reported, the scan goes on
+                data = vault.plaintext(stored)  # checked against the catalogue's hash
+            except Exception as exc:  # a damaged or substituted object: reported, scan goes on
                 report.failed.append((stored.asset.path, str(exc)))
                 continue
-            yield stored, scan_job(buffer.getvalue(), job)
+            yield stored, scan_job(data, job)
             if progress:
                 progress(done, total)
         return
     by_object = {stored.object_id: stored for stored, _ in todo}
-    items = [(s.object_id, s.asset.size, job) for s, job in todo]
+    items = [(s.object_id, s.sha256, s.asset.size, job) for s, job in todo]
     task = vault.plaintext_task(scan_job)
     with vault.pool(workers) as pool:
         for done, (item, result) in enumerate(pool.run(task, items, lambda _n: None), 1):

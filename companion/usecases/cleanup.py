@@ -10,7 +10,6 @@ candidates' objects before the plan is made, so the groups that only lacked a ch
 
 from __future__ import annotations
 
-import io
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,13 +103,12 @@ def pictures(opened: Vault, plan: Plan) -> Thumbnails:
         stored = group.members[0].stored if group is not None else None
         if group is None or stored is None or too_large(group.primary, stored.asset.size):
             return None
-        buffer = io.BytesIO()
         with lock:
             try:
-                opened.decrypt_to(stored, buffer)
+                data = opened.plaintext(stored)  # checked against the catalogue's hash
             except CompanionError:
                 return None
-        return thumbnail_of(buffer.getvalue(), group.primary)
+        return thumbnail_of(data, group.primary)
 
     return thumbnail
 

@@ -4,19 +4,22 @@ every catalogue segment (docs/design/vault-format.md, section 6).
 The catalogue is the truth and the cache is disposable: a cache that is missing, unreadable,
 forged, of another schema, or that names a segment that is gone is ignored and the index is
 rebuilt from the segments. A cache a few segments behind (a writer killed before saving it)
-catches up by ingesting the segments it lacks.
+catches up by ingesting the segments it lacks. A segment that cannot be read is skipped and
+reported (``Loaded.unreadable``): the other segments' photos stay listed and restorable.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from companion.errors import IntegrityError, VaultError
 from companion.vault import crypto
 from companion.vault.catalogue import Catalogue
 from companion.vault.fsio import atomic_write
+from companion.vault.health import SegmentProblem, Trouble
 from companion.vault.index import Index
 
 log = logging.getLogger(__name__)
@@ -35,30 +38,33 @@ class IndexCache:
         self._identity = identity
         self._key = key
 
-    def load(self, catalogue: Catalogue) -> Index:
-        """The index of every segment in ``catalogue``: the cache, caught up, or a rebuild.
+    def load(self, catalogue: Catalogue) -> Loaded:
+        """The index of every readable segment in ``catalogue``: the cache, caught up, or a
+        rebuild; with the segments that could not be read (each skipped, never fatal: a damaged
+        segment must not hide the photos the others describe).
 
-        Raises what reading a segment raises (``IntegrityError`` for a forged or damaged one):
-        the segments are the truth, so there is nothing to fall back on.
+        The cache is used only while every segment it was built from is still on disk with the
+        same size; otherwise the segments, which are the truth, are read again.
         """
-        names = catalogue.segment_names()
+        on_disk = catalogue.segment_sizes()
+        names = sorted(on_disk)
         index = self._read()
-        if index is not None and not set(index.segments()) <= set(names):
-            log.info("index cache names segments that are gone; rebuilding")
+        if index is not None and any(
+            on_disk.get(name) != size for name, (size, _mac) in index.segment_seals().items()
+        ):
+            log.info("index cache names segments that are gone or changed; rebuilding")
             index.close()
             index = None
         if index is None:
             index = Index.empty()
         known = set(index.segments())
         newest = max(known) if known else ""
-        for name in names:
-            if name in known:
-                continue
-            if name < newest:  # a segment older than what the cache holds: order broken
-                index.close()
-                return _rebuild(catalogue, names)
-            index.ingest(name, catalogue.read(name))
-        return index
+        if any(name < newest for name in names if name not in known):
+            # A segment older than what the cache holds: order broken (or one skipped before).
+            index.close()
+            index, known = Index.empty(), set()
+        problems = [_ingest(index, catalogue, name) for name in names if name not in known]
+        return Loaded(index, [p for p in problems if p is not None])
 
     def _read(self) -> Index | None:
         try:
@@ -92,8 +98,27 @@ class IndexCache:
             log.warning("could not save the index cache: %s", exc)
 
 
-def _rebuild(catalogue: Catalogue, names: list[str]) -> Index:
-    index = Index.empty()
-    for name in names:
-        index.ingest(name, catalogue.read(name))
-    return index
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    index: Index
+    unreadable: list[SegmentProblem]  # segments skipped: damaged, forged, unreadable
+
+
+def _ingest(index: Index, catalogue: Catalogue, name: str) -> SegmentProblem | None:
+    try:
+        seal, records = catalogue.read_sealed(name)
+        index.ingest(name, records, size=seal.size, mac=seal.mac)
+    except IntegrityError as exc:
+        return SegmentProblem(name, Trouble.DAMAGED, _reason(exc.message))
+    except OSError as exc:
+        return SegmentProblem(name, Trouble.DAMAGED, f"cannot be read: {exc.strerror or exc}")
+    return None
+
+
+def _reason(message: str) -> str:
+    """Why a segment could not be used, without repeating its name."""
+    if "not written with this vault's key" in message:
+        return "its MAC does not match: it was changed or not written by this vault's owner"
+    if "malformed" in message or "JSON" in message or "header" in message:
+        return f"its contents do not parse ({message})"
+    return "cannot be decrypted: damaged, truncated or empty"

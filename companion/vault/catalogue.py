@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from companion.model import (
     VaultEvent,
 )
 from companion.vault import crypto
-from companion.vault.fsio import atomic_write
+from companion.vault.fsio import atomic_write, fsync_dir
 
 FORMAT = 1
 _SUFFIX = ".age"
@@ -240,6 +242,31 @@ def segment_mac(key: bytes, name: str, body: bytes) -> str:
     return hmac.new(key, name.encode("ascii") + b"\n" + body, "sha256").hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Seal:
+    """What identifies one published segment: its file name, its file's size, its MAC."""
+
+    name: str
+    size: int
+    mac: str
+
+    @property
+    def number(self) -> int:
+        return number(self.name)
+
+
+def number(name: str) -> int:
+    """A segment's sequence number, from its file name."""
+    return int(name[: -len(_SUFFIX)])
+
+
+def segment_name(seq: int) -> str:
+    return f"{seq:08d}{_SUFFIX}"
+
+
+DAMAGED_DIR = "damaged"  # catalogue/damaged/: segments a repair set aside (kept, never deleted)
+
+
 class Catalogue:
     """Reads and publishes segments. Publishing requires the vault lock (single writer)."""
 
@@ -252,19 +279,32 @@ class Catalogue:
 
     def segment_names(self) -> list[str]:
         """Published segments, oldest first. Temporary files never carry the ``.age`` name here."""
+        return sorted(self.segment_sizes())
+
+    def segment_sizes(self) -> dict[str, int]:
+        """Every published segment's file size, by name (one ``stat`` each, nothing read)."""
         if not self.root.is_dir():
-            return []
-        names = [
-            p.name
-            for p in self.root.iterdir()
-            if p.name.endswith(_SUFFIX) and p.name[: -len(_SUFFIX)].isdigit()
-        ]
-        return sorted(names)
+            return {}
+        sizes = {}
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.endswith(_SUFFIX) and name[: -len(_SUFFIX)].isdigit():
+                    try:
+                        sizes[name] = entry.stat(follow_symlinks=False).st_size
+                    except FileNotFoundError:
+                        continue
+        return sizes
 
     def read(self, name: str) -> list[Record]:
-        data = crypto.decrypt_bytes(
-            (self.root / name).read_bytes(), self._identity, f"catalogue segment {name}"
-        )
+        """The records of segment ``name``, decrypted and authenticated (``IntegrityError``
+        when it is damaged, forged or not this vault's; ``OSError`` when it cannot be read)."""
+        return self.read_sealed(name)[1]
+
+    def read_sealed(self, name: str) -> tuple[Seal, list[Record]]:
+        """``read``, with the segment's seal (size and MAC) as read."""
+        raw = (self.root / name).read_bytes()
+        data = crypto.decrypt_bytes(raw, self._identity, f"catalogue segment {name}")
         first, _, body = data.partition(b"\n")
         try:
             header = json.loads(first)
@@ -281,23 +321,37 @@ class Catalogue:
         ):
             raise IntegrityError(
                 f"catalogue segment {name} was not written with this vault's key",
-                hint=f"Someone or something changed catalogue/{name}. Move it out of the vault "
-                "and run 'companion verify --full'.",
+                hint=f"Someone or something changed catalogue/{name}. Run "
+                "'companion verify --full --repair' to set it aside and recover its photos.",
             )
-        return [r for r in records if isinstance(r, dict)]
+        return Seal(name, len(raw), mac), [r for r in records if isinstance(r, dict)]
 
-    def publish(self, records: list[Record]) -> str:
-        """Write ``records`` as the next segment: temp file, fsync, rename, fsync directory."""
-        names = self.segment_names()
-        seq = int(names[-1][: -len(_SUFFIX)]) + 1 if names else 1
-        name = f"{seq:08d}{_SUFFIX}"
+    def publish(self, records: list[Record], *, seq: int | None = None) -> Seal:
+        """Write ``records`` as the next segment (or as number ``seq``, which must be free: a
+        repair filling a gap): temp file, fsync, rename, fsync directory."""
+        if seq is None:
+            names = self.segment_names()
+            seq = number(names[-1]) + 1 if names else 1
+        name = segment_name(seq)
         body = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode("utf-8")
-        header = {"t": "segment", "format": FORMAT, "mac": segment_mac(self._mac_key, name, body)}
+        mac = segment_mac(self._mac_key, name, body)
+        header = {"t": "segment", "format": FORMAT, "mac": mac}
         plaintext = json.dumps(header).encode("utf-8") + b"\n" + body
-        atomic_write(
-            self.root / name,
-            crypto.encrypt_bytes(plaintext, self._recipient, "the catalogue"),
-            self.tmp_dir,
-            overwrite=False,
-        )
-        return name
+        data = crypto.encrypt_bytes(plaintext, self._recipient, "the catalogue")
+        atomic_write(self.root / name, data, self.tmp_dir, overwrite=False)
+        return Seal(name, len(data), mac)
+
+    def set_aside(self, name: str) -> Path:
+        """Move a damaged segment into ``catalogue/damaged/`` (never deleted: a person or a
+        later version may still get something out of it). Returns where it went."""
+        aside = self.root / DAMAGED_DIR
+        aside.mkdir(exist_ok=True)
+        target = aside / name
+        serial = 1
+        while target.exists():
+            serial += 1
+            target = aside / f"{name}.{serial}"
+        (self.root / name).rename(target)
+        fsync_dir(self.root)
+        fsync_dir(aside)
+        return target

@@ -36,8 +36,9 @@ from companion.errors import IntegrityError, StorageFull, VaultError, WrongPassp
 # OWASP password storage guidance recommends for scrypt. `age -p` uses 18 (256 MiB, ~1 s); we
 # take 17 so that opening a vault stays under 200 MB of memory and half a second on a laptop, and
 # let people choose up to 20 (1 GiB) with `vault init --kdf-work-factor`. Stock age reads up to
-# 22, and so does companion (pyrage decrypts), but Python's scrypt, which writes key files, takes
-# at most 2 GiB - 1 of memory: 21 would need 2 GiB, 22 4 GiB.
+# 22, but Python's scrypt, which writes key files, takes at most 2 GiB - 1 of memory: 21 would
+# need 2 GiB, 22 4 GiB. companion does not try a key file above 20 either (unlock.py): one planted
+# in keys/ would make every unlock cost gigabytes and many seconds.
 DEFAULT_WORK_FACTOR = 17
 MIN_WORK_FACTOR = 10
 MAX_WORK_FACTOR = 20
@@ -181,11 +182,22 @@ def passphrase_encrypt(
     return header + b" " + _b64(mac) + b"\n" + nonce + b"".join(sealed)
 
 
+# What pyrage says when the passphrase did open the file key but the rest of the file is broken:
+# its header MAC, or a payload chunk (cut short, a flipped bit, bytes appended). A passphrase that
+# opens nothing says "Decryption failed"; any other message keeps that meaning.
+_DAMAGED_PAST_THE_KEY = frozenset({"Header MAC is invalid", "decryption error"})
+
+
 def passphrase_decrypt(data: bytes, passphrase: str) -> bytes:
-    """Open an age file encrypted with a passphrase. Raises ``WrongPassphrase``."""
+    """Open an age file encrypted with a passphrase. Raises ``WrongPassphrase``, or
+    ``IntegrityError`` when the passphrase opens it but its MAC or payload is damaged."""
     try:
         result: bytes = _age().passphrase.decrypt(data, passphrase)
     except _age().DecryptError as exc:
+        if str(exc) in _DAMAGED_PAST_THE_KEY:
+            raise IntegrityError(
+                f"the passphrase opens it but the rest fails its check ({exc})"
+            ) from exc
         raise WrongPassphrase("the passphrase does not open this vault") from exc
     return result
 

@@ -12,6 +12,7 @@ import errno
 import os
 import secrets
 import shlex
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,26 @@ def fsync_dir(path: Path) -> None:
             raise
     finally:
         os.close(fd)
+
+
+def remove_children(folder: Path) -> None:
+    """Remove everything inside ``folder`` (best effort; symbolic links are removed, never
+    followed). For folders only companion writes into: tmp/, a vault that failed to be made."""
+    for child in list(folder.iterdir()) if folder.is_dir() else []:
+        with contextlib.suppress(OSError):
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+
+
+def unmake(root: Path, made_root: bool) -> None:
+    """Undo a vault's creation that failed before its marker: everything in ``root`` is its own
+    (the folder was absent or empty), so a new ``vault init`` there is not refused."""
+    if made_root:
+        shutil.rmtree(root, ignore_errors=True)
+    else:
+        remove_children(root)
 
 
 def new_temp_path(tmp_dir: Path, suffix: str = ".tmp") -> Path:

@@ -9,6 +9,7 @@ latest check (``StoredAsset.verified_at`` and ``verified_ok``).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from datetime import datetime
 from companion.model import Asset, Place, ScanRecord, StoredAsset, VaultEvent
 from companion.vault import crypto
 from companion.vault.index import Checked, Fingerprint, Index
-from companion.vault.objects import ObjectStore
+from companion.vault.objects import ObjectStore, check_plaintext
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +139,14 @@ class Holdings:
     def places(self) -> list[Place]:
         """The private places declared, by name."""
         return self._index.places()
+
+    def plaintext(self, stored: StoredAsset) -> bytes:
+        """An asset's bytes in memory, checked against its recorded SHA-256 and size."""
+        buffer = io.BytesIO()
+        self.decrypt_to(stored, buffer)
+        data = buffer.getvalue()
+        check_plaintext(data, stored.sha256, stored.asset.size, stored.asset.path)
+        return data
 
     def decrypt_to(self, stored: StoredAsset, writer: crypto.Writable) -> None:
         """Write an asset's plaintext into ``writer`` (which may receive a damaged prefix)."""

@@ -24,59 +24,9 @@ from companion.vault.catalogue import (
     decode_place,
     decode_scan,
 )
+from companion.vault.index_schema import CURRENT, FINGERPRINTS, SCHEMA, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = "3"  # 3: scan and place records
-
-# The current version of each asset with the latest full check of its object. A failed check
-# that is older than the asset's record no longer applies: the object was written again since
-# (verify moves a damaged object aside, so a later backup of the same bytes stores it afresh).
-_LAST_CHECK = """
-WITH last_check AS (
-    SELECT object_id, ok, at, segment, line FROM (
-        SELECT object_id, ok, at, segment, line, row_number() OVER (
-            PARTITION BY object_id ORDER BY segment DESC, line DESC) AS newest
-        FROM events WHERE kind = 'verified')
-    WHERE newest = 1)
-"""
-_AFTER_RECORD = "(c.segment > a.segment OR (c.segment = a.segment AND c.line > a.line))"
-_CURRENT = f"""{_LAST_CHECK}
-SELECT a.record, c.ok, c.at, {_AFTER_RECORD} AS after_record
-FROM assets a LEFT JOIN last_check c ON c.object_id = a.object_id
-"""
-# What a backup needs to skip a file without reading it, for every asset of one source at once.
-_FINGERPRINTS = f"""{_LAST_CHECK}
-SELECT a.path, a.size, a.mtime_ns, a.object_id, coalesce(c.ok = 0 AND {_AFTER_RECORD}, 0)
-FROM assets a LEFT JOIN last_check c ON c.object_id = a.object_id
-WHERE a.source = ?
-"""
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE segments (name TEXT PRIMARY KEY);
-CREATE TABLE versions (
-    asset_id TEXT NOT NULL, segment TEXT NOT NULL, line INTEGER NOT NULL,
-    object_id TEXT NOT NULL, record TEXT NOT NULL,
-    PRIMARY KEY (segment, line)
-);
-CREATE TABLE assets (
-    asset_id TEXT PRIMARY KEY, source TEXT NOT NULL, path TEXT NOT NULL,
-    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, captured_utc REAL,
-    object_id TEXT NOT NULL, record TEXT NOT NULL, segment TEXT NOT NULL, line INTEGER NOT NULL
-);
-CREATE INDEX assets_by_path ON assets (source, path);
-CREATE TABLE events (
-    segment TEXT NOT NULL, line INTEGER NOT NULL, kind TEXT NOT NULL, at TEXT NOT NULL,
-    object_id TEXT, asset_id TEXT, ok INTEGER, record TEXT NOT NULL,
-    PRIMARY KEY (segment, line)
-);
-CREATE INDEX events_by_object ON events (object_id, kind);
-CREATE TABLE scans (
-    object_id TEXT PRIMARY KEY, record TEXT NOT NULL, segment TEXT NOT NULL, line INTEGER NOT NULL
-);
-CREATE TABLE places (name TEXT PRIMARY KEY, record TEXT NOT NULL);
-"""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -142,7 +92,7 @@ class Index:
     @classmethod
     def empty(cls) -> Index:
         conn = sqlite3.connect(":memory:")
-        conn.executescript(_SCHEMA)
+        conn.executescript(SCHEMA)
         conn.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         conn.commit()
         return cls(conn, changed=True)
@@ -177,8 +127,26 @@ class Index:
     def segments(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT name FROM segments ORDER BY name")]
 
-    def ingest(self, segment: str, records: list[Record]) -> None:
-        """Add one segment's records. Segments must be ingested in name order."""
+    def segment_seals(self) -> dict[str, tuple[int, str]]:
+        """Each ingested segment's file size and MAC, by name: what the cache was built from."""
+        rows = self._db.execute("SELECT name, size, mac FROM segments")
+        return {name: (size, mac) for name, size, mac in rows}
+
+    def ingest(self, segment: str, records: list[Record], *, size: int, mac: str) -> None:
+        """Add one segment's records (its file's ``size`` and header ``mac`` are kept, to notice
+        a segment changed under the cache). Segments must be ingested in name order. A record
+        that does not decode adds nothing of the segment (``IntegrityError``)."""
+        try:
+            self._ingest_records(segment, records)
+        except BaseException:
+            self._db.rollback()
+            raise
+        self._db.execute("INSERT INTO segments VALUES (?, ?, ?)", (segment, size, mac))
+        self._db.commit()
+        self._unsaved_segments += 1
+        self._unsaved_records += len(records)
+
+    def _ingest_records(self, segment: str, records: list[Record]) -> None:
         db = self._db
         for line, record in enumerate(records):
             kind = record.get("t")
@@ -216,10 +184,6 @@ class Index:
                             json.dumps(record, sort_keys=True),
                         ),
                     )
-        db.execute("INSERT INTO segments VALUES (?)", (segment,))
-        db.commit()
-        self._unsaved_segments += 1
-        self._unsaved_records += len(records)
 
     def _ingest_asset(self, segment: str, line: int, record: Record) -> None:
         stored = decode_asset(record)  # validates before anything is inserted
@@ -247,7 +211,7 @@ class Index:
 
     def lookup(self, source: str, path: str) -> StoredAsset | None:
         row = self._db.execute(
-            _CURRENT + " WHERE a.source = ? AND a.path = ?", (_text(source), _text(path))
+            CURRENT + " WHERE a.source = ? AND a.path = ?", (_text(source), _text(path))
         ).fetchone()
         return _current(row) if row else None
 
@@ -257,7 +221,7 @@ class Index:
         One query for the whole source instead of one per file: a backup of a large camera roll
         with nothing new must stay fast.
         """
-        rows = self._db.execute(_FINGERPRINTS, (_text(source),)).fetchall()
+        rows = self._db.execute(FINGERPRINTS, (_text(source),)).fetchall()
         return {
             json.loads(path): Fingerprint(size, mtime_ns, object_id, bool(damaged))
             for path, size, mtime_ns, object_id, damaged in rows
@@ -270,7 +234,7 @@ class Index:
         One query for many files: the latest check of every object is worked out once, not once
         per file as ``lookup`` does.
         """
-        query, args = _CURRENT + " WHERE a.source = ?", [_text(source)]
+        query, args = CURRENT + " WHERE a.source = ?", [_text(source)]
         if path is not None:
             query, args = query + " AND a.path = ?", [*args, _text(path)]
         found = {}
@@ -280,7 +244,7 @@ class Index:
         return found
 
     def get(self, asset_id: str) -> StoredAsset | None:
-        row = self._db.execute(_CURRENT + " WHERE a.asset_id = ?", (asset_id,)).fetchone()
+        row = self._db.execute(CURRENT + " WHERE a.asset_id = ?", (asset_id,)).fetchone()
         return _current(row) if row else None
 
     def assets(
@@ -292,7 +256,7 @@ class Index:
         a messaging app, an edit), the modification time the source reported.
         """
         when = "coalesce(a.captured_utc, a.mtime_ns / 1e9)"
-        query = _CURRENT + " WHERE 1=1"
+        query = CURRENT + " WHERE 1=1"
         args: list[float] = []
         if since is not None:
             query += f" AND {when} >= ?"

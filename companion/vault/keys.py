@@ -9,7 +9,12 @@ from companion.errors import UsageError
 from companion.vault import crypto
 from companion.vault.fsio import fsync_dir, vault_access
 from companion.vault.lock import VaultLock
-from companion.vault.unlock import key_files, read_marker, unlock_with_path, write_key_file
+from companion.vault.unlock import (
+    inspect_key_files,
+    read_marker,
+    unlock_with_path,
+    write_key_file,
+)
 
 
 def add_passphrase(
@@ -44,11 +49,15 @@ def change_passphrase(
 
 
 def remove_passphrase(root: Path, passphrase: str) -> None:
-    """Delete the key file that ``passphrase`` opens, unless it is the last one."""
+    """Delete the key file that ``passphrase`` opens, unless it is the last one.
+
+    Only key files that can be tried count: a damaged one, or one that asks for more work than
+    companion accepts, would leave the vault with no passphrase at all.
+    """
     read_marker(root)
     with vault_access(root):
         _identity, path = unlock_with_path(root, passphrase)
-        if len(key_files(root)) < 2:
+        if sum(key.usable for key in inspect_key_files(root)) < 2:
             raise UsageError(
                 "this is the vault's only passphrase",
                 hint="Add another with 'companion key add' first.",

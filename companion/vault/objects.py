@@ -111,6 +111,13 @@ class _EarlyWriteback:
         return n
 
 
+def check_plaintext(data: bytes, sha256: str, size: int, what: str) -> None:
+    """Raise ``IntegrityError`` unless ``data`` is what the catalogue recorded. Anyone can
+    encrypt a file to the vault's public recipient, so decrypting is not proof: the hash is."""
+    if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
+        raise IntegrityError(f"{what} decrypts to different bytes than were backed up")
+
+
 class HashSink:
     """A writer that keeps only the SHA-256 and the length of what it is given."""
 

@@ -36,7 +36,8 @@ from companion.errors import IntegrityError, SizeMismatch
 from companion.model import Asset
 from companion.tap import Tap
 from companion.vault import crypto
-from companion.vault.objects import ObjectStore, StoredObject, buffer_for
+from companion.vault.hardening import PASSPHRASE_ENV, no_core_dumps, take_from_environment
+from companion.vault.objects import ObjectStore, StoredObject, buffer_for, check_plaintext
 from companion.vault.unlock import read_marker
 
 Fetch = Callable[[Asset], tuple[Asset, BinaryIO]]
@@ -111,6 +112,11 @@ def _deaf_to_stop_signals() -> None:
 
 
 def _init(setup: _Setup) -> None:
+    """Set a worker up before it takes a task: it holds keys, so no core file and no reading
+    of its memory by others (``no_core_dumps``), and no passphrase in its environment, even if
+    it was started before the command took the passphrase out of its own."""
+    take_from_environment(PASSPHRASE_ENV)
+    no_core_dumps()
     _die_with_parent(setup.parent)
     _deaf_to_stop_signals()
     _worker["setup"] = setup
@@ -196,23 +202,25 @@ def _check(object_key: bytes, identity: str, item: tuple[str, str, int]) -> str 
 
 
 def _with_plaintext(
-    object_key: bytes, identity: str, fn: Callable[[bytes, T], R], item: tuple[str, int, T]
+    object_key: bytes, identity: str, fn: Callable[[bytes, T], R], item: tuple[str, str, int, T]
 ) -> R:
-    object_id, size, payload = item
+    object_id, sha256, size, payload = item
     buffer = io.BytesIO()
     try:
         _store(object_key).decrypt_to(object_id, buffer, crypto.Identity.parse(identity), object_id)
     finally:
         _count(size)
-    return fn(buffer.getvalue(), payload)
+    data = buffer.getvalue()
+    check_plaintext(data, sha256, size, object_id)
+    return fn(data, payload)
 
 
 def plaintext_task(
     object_key: bytes, identity: crypto.Identity, fn: Callable[[bytes, T], R]
-) -> Callable[[tuple[str, int, T]], R]:
-    """The task that decrypts one object in memory and hands its bytes to ``fn`` (a picklable
-    module-level function): (object_id, size, payload) -> fn(plaintext, payload). The plaintext
-    never leaves the worker's memory."""
+) -> Callable[[tuple[str, str, int, T]], R]:
+    """The task that decrypts one object in memory, checks it against its recorded SHA-256 and
+    size, and hands its bytes to ``fn`` (a picklable module-level function): (object_id, sha256,
+    size, payload) -> fn(plaintext, payload). The plaintext never leaves the worker's memory."""
     return functools.partial(_with_plaintext, object_key, identity.secret(), fn)
 
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from companion.vault.catalogue import Catalogue, Record
+from companion.vault.catalogue import Catalogue, Record, Seal
 from companion.vault.index import Index
 
 
@@ -32,9 +32,9 @@ class RecordQueue:
 
     ``add`` queues one record and publishes the queue when ``policy`` says it is due. ``flush``
     publishes every queued record as one segment, ingests them into ``index``, then calls
-    ``published`` (so that what was learnt from the index before is dropped). If publishing
-    fails, nothing is ingested and the records stay queued in order, ahead of later ones: the
-    next flush tries them again.
+    ``published`` with the new segment's seal (what was learnt from the index before is
+    dropped, the high-water mark raised). If publishing fails, nothing is ingested and the
+    records stay queued in order, ahead of later ones: the next flush tries them again.
     """
 
     def __init__(
@@ -42,7 +42,7 @@ class RecordQueue:
         catalogue: Catalogue,
         index: Index,
         policy: FlushPolicy,
-        published: Callable[[], None],
+        published: Callable[[Seal], None],
         *,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -69,9 +69,9 @@ class RecordQueue:
             return
         records, self._pending = self._pending, []
         try:
-            name = self._catalogue.publish(records)
+            seal = self._catalogue.publish(records)
         except BaseException:
             self._pending = records + self._pending
             raise
-        self._index.ingest(name, records)
-        self._published()
+        self._index.ingest(seal.name, records, size=seal.size, mac=seal.mac)
+        self._published(seal)

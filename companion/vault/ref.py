@@ -13,13 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from companion.vault.health import SegmentProblem
 from companion.vault.vault import Vault
+
+Seen = Callable[[tuple[SegmentProblem, ...]], None]
 
 
 @dataclass(frozen=True, slots=True)
 class VaultRef:
     root: Path
     passphrase: Callable[[], str]  # asked at each open: a prompt, a file, an environment variable
+    # told, at each open, what is wrong with the catalogue (a command reports it at its end)
+    seen: Seen | None = None
 
     def exists(self) -> bool:
         """Whether a vault is there (a folder without the vault's marker is not one)."""
@@ -27,7 +32,10 @@ class VaultRef:
 
     def open(self, *, write: bool = False) -> Vault:
         """Unlock the vault (``Vault.open``): read-only unless ``write``."""
-        return Vault.open(self.root, self.passphrase(), write=write)
+        opened = Vault.open(self.root, self.passphrase(), write=write)
+        if opened.catalogue_problems and self.seen is not None:
+            self.seen(opened.catalogue_problems)
+        return opened
 
     def asking_once(self) -> VaultRef:
         """The same vault, its passphrase asked at the first open only: for a use case that
@@ -40,4 +48,4 @@ class VaultRef:
                 given.append(self.passphrase())
             return given[0]
 
-        return VaultRef(self.root, passphrase)
+        return VaultRef(self.root, passphrase, self.seen)

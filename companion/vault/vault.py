@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import shutil
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,12 +29,15 @@ from companion.vault.cache import IndexCache
 from companion.vault.catalogue import (
     Catalogue,
     Record,
+    Seal,
     encode_asset,
     encode_event,
     encode_place,
     encode_scan,
 )
-from companion.vault.fsio import atomic_write, fsync_dir, vault_access
+from companion.vault.fsio import atomic_write, fsync_dir, remove_children, unmake, vault_access
+from companion.vault.hardening import no_core_dumps
+from companion.vault.health import HighWater, SegmentProblem, gaps
 from companion.vault.holdings import Held, Holdings
 from companion.vault.lock import VaultLock
 from companion.vault.objects import ObjectStore, StoredObject
@@ -89,6 +91,7 @@ class Vault:
         clock: Clock,
         flush: FlushPolicy,
     ) -> None:
+        no_core_dumps()  # the identity is in this process's memory from now on
         self.root = root
         self._identity = identity
         self._recipient = recipient
@@ -101,6 +104,7 @@ class Vault:
             root / "objects", self._tmp, recipient, crypto.keyed_name(self._object_key)
         )
         self.catalogue = Catalogue(root / "catalogue", self._tmp, recipient, identity)
+        self._flush_policy = flush
         self._asset_key = identity.derive_key("asset-id")
         self._cache = IndexCache(
             root / "cache" / "index.age",
@@ -109,28 +113,53 @@ class Vault:
             identity,
             identity.derive_key("cache-mac"),
         )
+        self.high_water = HighWater(recipient, root)  # this computer's mark (``health``)
         if writable:
             self._lock.acquire()
             self.writable = True
             self._clean_tmp()
         try:
-            self.index = self._cache.load(self.catalogue)
+            self._load_index()
         except BaseException:
             self._lock.release()
             raise
-        self._holdings = Holdings(self.index, self.objects, identity)
-        self._records = RecordQueue(self.catalogue, self.index, flush, self._holdings.forget)
+
+    def _load_index(self) -> None:
+        """Read the index (cache or segments) and find what is wrong with the catalogue:
+        segments that cannot be read, numbers missing, newer segments gone (``health``)."""
+        loaded = self._cache.load(self.catalogue)
+        self.index = loaded.index
+        seals = self.index.segment_seals()
+        sealed = {name: Seal(name, size, mac) for name, (size, mac) in seals.items()}
+        on_disk = self.catalogue.segment_names()
+        problems = [*loaded.unreadable, *gaps(on_disk)]
+        problems += self.high_water.problems(sealed, on_disk)
+        self.catalogue_problems: tuple[SegmentProblem, ...] = tuple(
+            sorted(problems, key=lambda p: p.segment)
+        )
+        self._holdings = Holdings(self.index, self.objects, self._identity)
+        self._records = RecordQueue(self.catalogue, self.index, self._flush_policy, self._published)
+
+    def reload_index(self) -> None:
+        """Read the catalogue again, ignoring the cache (after a repair changed segments)."""
+        self._require_writable()
+        self.flush()
+        self.index.close()
+        self._cache.path.unlink(missing_ok=True)
+        self._load_index()
+
+    def _published(self, seal: Seal) -> None:
+        self._holdings.forget()
+        mark = self.high_water.read()
+        if not self.catalogue_problems and (mark is None or seal.number > mark[0]):
+            self.high_water.write(seal)
 
     # -- creation and unlocking ------------------------------------------------------------
 
     @staticmethod
     def exists(root: Path) -> bool:
-        """True when ``root`` holds a vault: its marker is there (written last by ``create``, so
-        a half-made vault is none).
-
-        Never raises: a folder this user may not look into gives False here, and ``open`` (or
-        ``create``) then says what is wrong with it, with a hint (``VaultInaccessible``).
-        """
+        """True when ``root`` holds a vault: its marker (written last by ``create``) is there.
+        Never raises: ``open`` says what is wrong with a folder this user may not look into."""
         try:
             return (root / MARKER).exists()
         except OSError:
@@ -147,9 +176,7 @@ class Vault:
     ) -> Vault:
         """Make a new vault in ``root`` (absent or an empty folder) and open it for writing."""
         if not passphrase:
-            raise UsageError(
-                "the passphrase is empty", hint="Choose a passphrase you can remember."
-            )
+            raise UsageError("the passphrase is empty", hint="Choose one you can remember.")
         with vault_access(root):  # a folder this user may not write: said, with a hint
             if root.exists() and (not root.is_dir() or any(root.iterdir())):
                 raise VaultExists(f"{root} already exists and is not an empty folder")
@@ -163,7 +190,7 @@ class Vault:
                 # The marker goes last: a folder without it is not (yet) a vault.
                 atomic_write(root / MARKER, marker_text(identity.recipient()), root / "tmp")
             except BaseException:
-                _unmake(root, made_root)
+                unmake(root, made_root)
                 raise
             fsync_dir(root)
             recipient = identity.recipient()
@@ -223,12 +250,7 @@ class Vault:
     def _clean_tmp(self) -> None:
         """Remove what a dead writer left in tmp/ (ciphertext only; we hold the lock)."""
         self._tmp.mkdir(exist_ok=True)
-        for leftover in self._tmp.iterdir():
-            with contextlib.suppress(OSError):
-                if leftover.is_dir() and not leftover.is_symlink():
-                    shutil.rmtree(leftover)
-                else:
-                    leftover.unlink()
+        remove_children(self._tmp)
 
     # -- writing (records are published by ``flush``, see ``vault.records``) ------------------
 
@@ -315,8 +337,9 @@ class Vault:
         """A worker task that stores one asset: it carries the naming key, never the identity."""
         return put_task(fetch, self._object_key)
 
-    def plaintext_task(self, fn: Callable[[bytes, T], R]) -> Callable[[tuple[str, int, T]], R]:
-        """A worker task that decrypts one object in memory and calls ``fn(bytes, payload)``."""
+    def plaintext_task(self, fn: Callable[[bytes, T], R]) -> Callable[[tuple[str, str, int, T]], R]:
+        """A worker task that decrypts one object in memory, checks its hash, and calls
+        ``fn(bytes, payload)`` (``pool.plaintext_task``)."""
         return plaintext_task(self._object_key, self._identity, fn)
 
     def check_task(self) -> Callable[[tuple[str, str, int]], str | None]:
@@ -363,16 +386,7 @@ class Vault:
         """Write an asset's plaintext into ``writer`` (which may receive a damaged prefix)."""
         self._holdings.decrypt_to(stored, writer)
 
-
-def _unmake(root: Path, made_root: bool) -> None:
-    """Undo a ``create`` that failed before its marker: everything in ``root`` is its own (the
-    folder was absent or empty), so a new ``vault init`` there is not refused as "not empty"."""
-    if made_root:
-        shutil.rmtree(root, ignore_errors=True)
-        return
-    for child in list(root.iterdir()) if root.is_dir() else []:
-        with contextlib.suppress(OSError):
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
+    def plaintext(self, stored: StoredAsset) -> bytes:
+        """An asset's bytes, in memory, checked against the catalogue's SHA-256 and size
+        (``IntegrityError`` otherwise): for pictures, never for a whole video."""
+        return self._holdings.plaintext(stored)

@@ -1,6 +1,8 @@
 """Checking that the vault still holds what it promised.
 
-Quick mode trusts the cryptography and checks the file system: every object referenced by the
+Every mode first reads every catalogue segment (decrypt, authenticate: ``repair.check_catalogue``):
+the catalogue is what says which photos exist, so it is checked as the photos are. Then quick
+mode trusts the cryptography and checks the file system: every object referenced by the
 catalogue exists with exactly the size written. Full mode trusts nothing: it decrypts every
 object (age authenticates each 64 KiB chunk), re-hashes the plaintext, compares it with the
 SHA-256 recorded at backup, and records a ``verified`` event per object. Sample mode does the
@@ -17,7 +19,9 @@ from enum import StrEnum
 
 from companion.errors import IntegrityError
 from companion.model import EventKind, VaultEvent
+from companion.vault.health import SegmentProblem
 from companion.vault.pool import WorkerPool
+from companion.vault.repair import check_catalogue
 from companion.vault.vault import Vault
 
 
@@ -40,10 +44,12 @@ class VerifyReport:
     objects_checked: int
     bytes_checked: int
     damaged: tuple[Damage, ...]
+    segments_checked: int = 0  # catalogue segments decrypted and authenticated
+    catalogue: tuple[SegmentProblem, ...] = ()  # damaged, missing or rolled-back segments
 
     @property
     def ok(self) -> bool:
-        return not self.damaged
+        return not self.damaged and not self.catalogue
 
 
 Progress = Callable[[int], None]
@@ -91,8 +97,9 @@ def verify(
     planned: Callable[[int], None] | None = None,
     objects: Collection[str] | None = None,
 ) -> VerifyReport:
-    """Check the vault, or only the ``objects`` given (object ids, as a cleanup plan's members
-    hold them); record ``verified`` events in full and sample modes (needs write access).
+    """Check the catalogue's segments, then the vault's objects, or only the ``objects`` given
+    (object ids, as a cleanup plan's members hold them); record ``verified`` events in full and
+    sample modes (needs write access).
 
     Damage to one object is reported for that object's assets only; checking goes on. A full
     check with ``workers`` > 1, or given a ``pool`` (perhaps started before the vault was
@@ -100,6 +107,7 @@ def verify(
     receives the bytes the check will read, once chosen (a sample is drawn once), before the
     first ``progress``.
     """
+    segments = check_catalogue(vault)
     rows, total = plan_size(vault, mode, sample_pct, rng, objects)
     if planned is not None:
         planned(total)
@@ -117,7 +125,9 @@ def verify(
         if reason is not None:
             paths = tuple(vault.index.paths_for_object(object_id)) or (path,)
             damaged.append(Damage(object_id, paths, reason))
-    return VerifyReport(mode, len(rows), checked_bytes, tuple(damaged))
+    return VerifyReport(
+        mode, len(rows), checked_bytes, tuple(damaged), segments.segments, segments.problems
+    )
 
 
 def _results(

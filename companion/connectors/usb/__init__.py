@@ -6,8 +6,9 @@ Importing this package loads no USB library: the registry builds connectors from
 ``session.py`` (the async side) and ``translate.py`` (its exceptions as ours, with a hint a person
 can follow) import pymobiledevice3, when first used. The rest is pure: ``iphone.py`` (which phone,
 safe names and paths, device and app records), ``photosdb.py`` (Photos.sqlite from copied bytes),
-``roll.py`` (files and library rows as assets) and ``aioloop.py`` (the private asyncio loop the
-library runs on).
+``roll.py`` (files and library rows as assets), ``pairing.py`` (where pair records are kept:
+companion's private state folder) and ``aioloop.py`` (the private asyncio loop the library runs
+on).
 """
 
 from __future__ import annotations

@@ -15,7 +15,10 @@ class UsbOptions:
     """``usbmux_address`` overrides the ``USBMUXD_SOCKET_ADDRESS`` environment variable (a
     socket path or ``HOST:PORT``). ``trust_timeout`` is how long to wait for a person to tap
     Trust, in seconds. ``pair_records`` is the folder where a phone's pairing with this computer
-    is kept (None: the USB library's own, under the home folder); pair records are secrets.
+    is kept; pair records are secrets. None (the default) is companion's private state folder,
+    ``companion.state.private_dir("pair-records")``, made when a phone is first opened, where a
+    record the USB library saved in its own folder under the home folder is copied
+    (``pairing.py``). Every file in the folder is made 0600 after each connection.
     """
 
     usbmux_address: str | None = None

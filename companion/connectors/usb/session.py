@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from companion.connectors.usb import pairing
 from companion.connectors.usb.iphone import (
     APP_KEYS,
     ORIGINALS,
@@ -201,7 +202,7 @@ async def open_session(
     address = options.usbmux_address
     listed = await mux_devices(usbmux_address=address)
     serial = choose_device([(d.serial, d.connection_type) for d in listed], udid)
-    records = options.pair_records
+    records = pairing.records_folder(options.pair_records, serial)
     try:  # pair_timeout=0: if the Trust dialog is up, say so before waiting for it
         lockdown = await create_using_usbmux(
             serial=serial,
@@ -220,6 +221,8 @@ async def open_session(
             usbmux_address=address,
             pairing_records_cache_folder=records,
         )
+    finally:  # a record is written before a pairing can still fail
+        pairing.keep_private(records)
     afc = AfcService(lockdown)
     try:
         await afc.__aenter__()  # type: ignore[no-untyped-call]
@@ -254,12 +257,12 @@ async def describe_devices(options: UsbOptions) -> list[DeviceInfo]:
     serials = sorted({d.serial for d in await mux_devices(usbmux_address=address)})
     found = []
     for serial in serials:
-        try:
+        try:  # autopair=False: no record is written, but one may be copied in
             lockdown = await create_using_usbmux(
                 serial=serial,
                 autopair=False,
                 usbmux_address=address,
-                pairing_records_cache_folder=options.pair_records,
+                pairing_records_cache_folder=pairing.records_folder(options.pair_records, serial),
             )
         except PasswordRequiredError:  # a session was tried, so it trusts us: but it is locked
             found.append(device_info({"UniqueDeviceID": serial}, trusted=True, locked=True))
