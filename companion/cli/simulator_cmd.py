@@ -1,4 +1,5 @@
-"""``companion simulator serve``: a simulated iPhone for trying companion with no phone."""
+"""``companion simulator serve`` and ``icloud``: a simulated iPhone, and a simulated iCloud
+account (``simulator_icloud``), for trying companion with no phone and no Apple ID."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
     from companion.simulator.phone import SamplePhone
 
 app = typer.Typer(
-    help="A simulated iPhone that speaks usbmuxd, lockdown and AFC like a real one.",
+    help="A simulated iPhone that speaks usbmuxd, lockdown and AFC like a real one (serve), "
+    "and a simulated iCloud account that answers over HTTPS like iCloud (icloud).",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -228,3 +230,9 @@ def _owner(simulator: Simulator, media_root: Path) -> None:
             typer.echo(perform(media_root, line, now=datetime.now(UTC)), err=True)
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
+
+
+# The simulated iCloud lives beside the simulated iPhone: ``companion simulator icloud``.
+from companion.cli.simulator_icloud import icloud  # noqa: E402 (after the iPhone's commands)
+
+app.command("icloud", epilog=EXIT_STATUS)(icloud)

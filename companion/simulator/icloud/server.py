@@ -1,0 +1,379 @@
+"""``SimulatedICloud``: an iCloud account with a Photos library, served over HTTPS on 127.0.0.1.
+
+One server answers for every Apple host a web client talks to, on Apple's own paths:
+idmsa.apple.com (``/appleauth/auth/...``), setup.icloud.com (``/setup/ws/1/...``), the
+account's CloudKit host (``/database/1/com.apple.photos.cloud/production/{private,shared}/...``)
+and the content host the download URLs name (``/B/<file>/${f}``). A client is pointed at it by
+the four endpoints pyicloud's ``PyiCloudService._setup_endpoints`` sets (``idmsa_endpoint``,
+``auth_endpoint``, ``home_endpoint``, ``setup_endpoint``, attributes here) and trusts its
+throw-away CA at ``ca_path``; the CloudKit and content hosts then come from its answers, as with
+Apple. Nothing is written but the CA certificate, in a private folder removed at ``stop``.
+
+All state (sign-ins, the library's flags) sits behind one lock; downloads stream outside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import signal
+import tempfile
+import threading
+import weakref
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType, TracebackType
+
+from companion.simulator.icloud.auth import Account, Idmsa, Tokens, json_object
+from companion.simulator.icloud.cloudkit import Database
+from companion.simulator.icloud.faults import Counters, Faults, Stats
+from companion.simulator.icloud.library import MIME_TYPES, CloudAsset, build_library
+from companion.simulator.icloud.records import Links, RecordMaker
+from companion.simulator.icloud.setup import Setup
+from companion.simulator.icloud.tls import make_server_context
+from companion.simulator.icloud.wire import Download, HttpsServer, Reply, Request, json_reply
+from companion.simulator.media import MediaItem
+
+log = logging.getLogger(__name__)
+
+DEFAULT_APPLE_ID = "owner@example.com"
+DEFAULT_PASSWORD = "simulated-icloud-password"  # noqa: S105 - the pretend account's
+DEFAULT_CODE = "123456"
+_DATABASE = "/database/1/com.apple.photos.cloud/production/"
+_CLOUDKIT_KINDS = {
+    "records/query": "query",
+    "records/lookup": "query",
+    "zones/list": "query",
+    "internal/records/query/batch": "count",
+    "records/modify": "modify",
+}
+_STOP_TIMEOUT = 10.0
+_POLL_S = 0.05  # how soon the serving thread notices stop()
+
+
+class SimulatedICloud:
+    """An iCloud account holding ``library`` in iCloud Photos; a context manager.
+
+    ``library`` is a camera roll (``companion.simulator.media.generate_camera_roll``); the
+    originals named (by media path) in ``hidden``, ``favorites`` and ``deleted`` start hidden,
+    favourite or in Recently Deleted, and ``albums`` maps album names to originals. Signing in
+    takes ``apple_id`` and ``password``; with ``two_factor`` a new client also needs ``code``,
+    shown on a trusted device (or texted, with ``code_by_sms``). ``faults`` may be flipped while
+    it runs. ``pace_bytes_per_s`` caps each connection's download speed and
+    ``pace_total_bytes_per_s`` all of them together.
+    """
+
+    def __init__(
+        self,
+        library: Iterable[MediaItem],
+        *,
+        apple_id: str = DEFAULT_APPLE_ID,
+        password: str = DEFAULT_PASSWORD,
+        two_factor: bool = True,
+        code: str = DEFAULT_CODE,
+        code_by_sms: bool = False,
+        hidden: Collection[str] = (),
+        favorites: Collection[str] = (),
+        deleted: Collection[str] = (),
+        albums: Mapping[str, Sequence[str]] | None = None,
+        faults: Faults | None = None,
+        pace_bytes_per_s: float | None = None,
+        pace_total_bytes_per_s: float | None = None,
+    ) -> None:
+        self.account = Account(apple_id, password, code, two_factor, code_by_sms)
+        self.faults = faults if faults is not None else Faults()
+        self._started = datetime.now(UTC)
+        self._library = build_library(
+            library,
+            now=self._started,
+            hidden=hidden,
+            favorites=favorites,
+            deleted=deleted,
+            albums=albums,
+        )
+        self._pacing = (pace_bytes_per_s, pace_total_bytes_per_s)
+        self._lock = threading.Lock()
+        self._counters = Counters()
+        self._server: HttpsServer | None = None
+        self._thread: threading.Thread | None = None
+        self._folder: Path | None = None
+        self._ca_path: Path | None = None
+        self._cleanup: weakref.finalize[..., SimulatedICloud] | None = None
+        self._idmsa: Idmsa | None = None
+        self._setup: Setup | None = None
+        self._database: Database | None = None
+        self._links: Links | None = None
+
+    # Where a client connects
+
+    @property
+    def apple_id(self) -> str:
+        return self.account.apple_id
+
+    @property
+    def password(self) -> str:
+        return self.account.password
+
+    @property
+    def code(self) -> str:
+        return self.account.code
+
+    @property
+    def base_url(self) -> str:
+        """``https://127.0.0.1:PORT``: every host's answers come from here."""
+        if self._server is None:
+            raise RuntimeError("the simulated iCloud is not running: start() it first")
+        return f"https://127.0.0.1:{self._server.port}"
+
+    @property
+    def idmsa_endpoint(self) -> str:
+        return self.base_url
+
+    @property
+    def auth_endpoint(self) -> str:
+        return f"{self.base_url}/appleauth/auth"
+
+    @property
+    def home_endpoint(self) -> str:
+        return self.base_url
+
+    @property
+    def setup_endpoint(self) -> str:
+        return f"{self.base_url}/setup/ws/1"
+
+    @property
+    def ca_path(self) -> Path:
+        """The PEM certificate of the throw-away CA that signed the server's certificate."""
+        if self._ca_path is None:
+            raise RuntimeError("the simulated iCloud is not running: start() it first")
+        return self._ca_path
+
+    def connection_info(self) -> dict[str, str]:
+        """What a client in another process needs, as text (for a command to print or save)."""
+        return {
+            "apple_id": self.apple_id,
+            "password": self.password,
+            "code": self.code if self.account.two_factor else "",
+            "idmsa_endpoint": self.idmsa_endpoint,
+            "auth_endpoint": self.auth_endpoint,
+            "home_endpoint": self.home_endpoint,
+            "setup_endpoint": self.setup_endpoint,
+            "ca_path": str(self.ca_path),
+        }
+
+    @property
+    def stats(self) -> Stats:
+        with self._lock:
+            return self._counters.snapshot()
+
+    @property
+    def assets(self) -> tuple[CloudAsset, ...]:
+        """The library's assets (record names, files, flags), in the roll's order.
+
+        The objects are live: read them, and change flags only under ``with icloud.lock``.
+        """
+        return tuple(self._library.assets)
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
+
+    # Life cycle
+
+    def start(self) -> SimulatedICloud:
+        """Make the certificates, listen on a free port, serve in a background thread."""
+        if self._server is not None:
+            return self
+        self._folder = Path(tempfile.mkdtemp(prefix="simulated-icloud-"))
+        # Removed by stop(), or at interpreter exit for a server never stopped.
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
+        try:
+            context, self._ca_path = make_server_context(self._folder)
+            server = HttpsServer(
+                self._route,
+                context,
+                pace_per_connection=self._pacing[0],
+                pace_total=self._pacing[1],
+            )
+        except BaseException:
+            self._remove_folder()
+            raise
+        self._server = server
+        base = self.base_url
+        tokens = Tokens()
+        self._links = Links(base, secrets.token_bytes(32))
+        self._idmsa = Idmsa(self.account, tokens, self._counters)
+        self._setup = Setup(self.account, tokens, self.faults, base)
+        maker = RecordMaker(self.account.owner, self._links, self._started)
+        self._database = Database(self._library, maker)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(_POLL_S,), name="simulated-icloud", daemon=True
+        )
+        self._thread.start()
+        log.info("simulated iCloud for %s at %s", self.apple_id, base)
+        return self
+
+    def stop(self) -> None:
+        """Stop listening, drop open connections, remove the CA certificate."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(_STOP_TIMEOUT)
+        self._server = self._thread = None
+        self._remove_folder()
+
+    def __enter__(self) -> SimulatedICloud:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Run in the foreground until SIGINT or SIGTERM (call from the main thread)."""
+        finished = threading.Event()
+
+        def finish(_signal: int, _frame: FrameType | None) -> None:
+            finished.set()
+
+        previous = {sig: signal.signal(sig, finish) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            while not finished.wait(0.5):
+                pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.stop()
+
+    def _remove_folder(self) -> None:
+        if self._cleanup is not None:
+            self._cleanup()
+        self._folder = self._ca_path = self._cleanup = None
+
+    # Answers
+
+    def _route(self, request: Request) -> Reply | Download:
+        kind, name = _classify(request)
+        with self._lock:
+            self._counters.requests[name] += 1
+            self._counters.requests_by_kind[kind] += 1
+            if self.faults.take_throttle(kind):
+                return _throttled(kind, self.faults.retry_after_s)
+            if kind == "download":
+                return self._download(request)
+            return self._answer(request, kind, name)
+
+    def _answer(self, request: Request, kind: str, name: str) -> Reply:
+        assert self._idmsa is not None and self._setup is not None
+        if kind == "auth":
+            return self._idmsa.answer(request, name)
+        if kind == "setup":
+            return self._setup.answer(request, name)
+        if kind in ("query", "count", "modify"):
+            return self._cloudkit(request)
+        if request.method in ("GET", "HEAD") and request.path in ("", "/"):
+            return Reply(200, b"<!DOCTYPE html><title>iCloud</title>", "text/html")
+        return json_reply(404, {"error": f"nothing here: {request.method} {request.path}"})
+
+    def _cloudkit(self, request: Request) -> Reply:
+        assert self._setup is not None and self._database is not None
+        refused = self._cloudkit_refusal(request)
+        if refused is not None:
+            return refused
+        scope, _, operation = request.path[len(_DATABASE) :].partition("/")
+        body = json_object(request.json())
+        database = self._database
+        if request.method != "POST" or scope not in ("private", "shared"):
+            status, payload = 404, _ck_error("NOT_FOUND", f"no CloudKit route {request.path}")
+        elif operation == "zones/list":
+            status, payload = database.zones(scope)
+        elif scope == "shared":
+            status, payload = 404, _ck_error("ZONE_NOT_FOUND", "no shared zones")
+        elif operation == "records/query":
+            status, payload = database.query(body, self.faults.indexing)
+        elif operation == "records/lookup":
+            status, payload = database.lookup(body)
+        elif operation == "internal/records/query/batch":
+            status, payload = database.count(body)
+        elif operation == "records/modify":
+            status, payload = database.modify(body, datetime.now(UTC))
+        else:
+            status, payload = 400, _ck_error("BAD_REQUEST", f"{operation} is not simulated")
+        return json_reply(status, payload)
+
+    def _cloudkit_refusal(self, request: Request) -> Reply | None:
+        """Why this caller may not use CloudKit now (no, or an expired, web session...)."""
+        assert self._setup is not None
+        web = self._setup.web_session(request)
+        if web is None or not web.passed or request.query.get("dsid") != self.account.dsid:
+            return json_reply(401, _ck_error("AUTHENTICATION_FAILED", "no auth method found"))
+        if web.expired:
+            return json_reply(421, _ck_error("AUTHENTICATION_REQUIRED", "session expired"))
+        if self.faults.web_access_off:
+            reason = "private db access disabled for this account"
+            return json_reply(403, _ck_error("ACCESS_DENIED", reason))
+        if self.faults.take_expiry():
+            web.expired = True
+            return json_reply(421, _ck_error("AUTHENTICATION_REQUIRED", "session expired"))
+        return None
+
+    def _download(self, request: Request) -> Reply | Download:
+        assert self._links is not None
+        parts = request.path.split("/")
+        key = parts[2] if len(parts) >= 3 else ""
+        resource = self._library.resources.get(key)
+        if request.method not in ("GET", "HEAD"):
+            return Reply(405, b"", "text/plain")
+        if resource is None:
+            return Reply(404, b"Not Found", "text/plain")
+        if not self._links.valid(key, request.query.get("e", ""), request.query.get("s", "")):
+            return Reply(403, b"Forbidden", "text/plain")
+        data = resource.data
+        if resource.path in self.faults.size_mismatch:
+            data = data[: len(data) * 3 // 4]
+        cut = request.method == "GET" and self.faults.take_cut()
+        content_type = MIME_TYPES.get(resource.uti, "application/octet-stream")
+        return Download(data, content_type, cut, self._count_bytes)
+
+    def _count_bytes(self, count: int) -> None:
+        with self._lock:
+            self._counters.download_bytes += count
+
+
+def _classify(request: Request) -> tuple[str, str]:
+    """The request's kind (as ``Faults.throttle`` names them) and its route name."""
+    path = request.path
+    if path == "/appleauth/auth":
+        return "auth", "auth"
+    if path.startswith("/appleauth/auth/"):
+        return "auth", path[len("/appleauth/auth/") :]
+    if path.startswith("/setup/ws/1/"):
+        return "setup", path[len("/setup/ws/1/") :]
+    if path.startswith(_DATABASE):
+        operation = path[len(_DATABASE) :].partition("/")[2]
+        return _CLOUDKIT_KINDS.get(operation, "query"), operation or "cloudkit"
+    if path.startswith("/B/"):
+        return "download", "download"
+    return "other", path
+
+
+def _throttled(kind: str, retry_after_s: int) -> Reply:
+    headers = [("Retry-After", str(retry_after_s))]
+    if kind == "download":
+        return Reply(503, b"Service Unavailable", "text/plain", headers)
+    return json_reply(503, _ck_error("THROTTLED", "too many requests, try again later"), headers)
+
+
+def _ck_error(code: str, reason: str) -> dict[str, str]:
+    return {"uuid": secrets.token_hex(16), "serverErrorCode": code, "reason": reason}
