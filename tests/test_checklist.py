@@ -101,7 +101,7 @@ def test_shipped_content_loads_and_is_complete() -> None:
     for key, label in content.labels.items():
         for variant in label.variants:
             assert all(variant.text[lang].strip() for lang in LANGS), key
-            assert variant.confirmed <= set(LANGS) and variant.source.startswith("https://")
+            assert variant.confirmed <= set(LANGS) and variant.source.url.startswith("https://")
     for item in content.items:
         path = item.path_at(item.since)
         assert path and all(content.labels[k].at(item.since) for k in path), item.id
@@ -284,8 +284,9 @@ def test_known_readers_get_content_reason_and_in_app_steps() -> None:
     assert (google.action, google.levels) == ("Set Google Photos to None", ("none", "limited"))
     assert google.why.startswith("Unless it is the backup you chose: with Full Access")
     assert facebook.why == (
-        "Its Camera roll sharing suggestions can upload your whole camera roll to Meta’s cloud, "
-        "and with Full Access it can read every photo."
+        "Its Camera roll sharing suggestions, once allowed, select media from your camera roll "
+        "(by time, location or themes) and upload it to Meta’s cloud on an ongoing basis; with "
+        "Full Access the app can read every photo."
     )
     assert facebook.link is not None and facebook.link.url.endswith("/iph251e92810/ios")
     assert google.link is None  # only the first photo line carries the link
@@ -299,7 +300,13 @@ def test_known_readers_get_content_reason_and_in_app_steps() -> None:
 def test_french_in_app_step_searches_when_unconfirmed() -> None:
     step = steps(build("17.5", [reader(FB, "Facebook")], "fr"))[f"app.{FB}.camera-roll-sharing"]
     assert step.action.startswith(f"Facebook{NBSP}: ") and step.path == ()
-    assert step.search == f"Dans Facebook, cherchez «{NBSP}pellicule{NBSP}» dans ses réglages"
+    assert step.search == (
+        f"Dans Facebook, cherchez «{NBSP}Suggestions de partage de la pellicule{NBSP}»"
+    )
+    assert step.action == (
+        f"Facebook{NBSP}: désactivez les deux boutons "
+        f"«{NBSP}Suggestions de partage de la pellicule{NBSP}»"
+    )
 
 
 def test_unknown_reader_quotes_its_usage_string_truncated() -> None:
@@ -516,7 +523,8 @@ def test_markdown_has_one_box_per_step(lang: Lang) -> None:
     apps = [reader(FB, "Facebook"), reader(GPHOTOS, "Google Photos"), saver("com.x.s", "S")]
     checklist = build("18.0", apps, lang, flagged=2)
     lines = render_markdown(checklist).splitlines()
-    assert sum(line.startswith("- [ ] ") for line in lines) == len(checklist.steps()) == 13
+    # 2 app lines and 2 of their settings, the saver, 12 general lines, 2 to check it worked
+    assert sum(line.startswith("- [ ] ") for line in lines) == len(checklist.steps()) == 19
 
 
 @pytest.mark.parametrize(("paper", "size"), [("a4", "A4"), ("letter", "letter")])
@@ -736,6 +744,34 @@ def test_verify_report_without_photo_accesses(facts: DeviceFacts | None) -> None
     assert result.notes[0] == "No app read your photo library in this period."
     assert len(result.notes) == (2 if facts is None else 1)
     assert all(v.verdict == "confirmed" for v in result.verdicts)
+
+
+@pytest.mark.parametrize("facts", [PHONE, None], ids=["facts", "no facts"])
+def test_verify_lists_apples_own_apps_apart(facts: DeviceFacts | None) -> None:
+    apple = [*accesses("com.apple.mobileslideshow", 5), *accesses("com.apple.camera", 1)]
+    report = report_of(apple, accesses(READER, 1))
+    result = verify_report(report, facts, "en", today=TODAY)
+    assert "com.apple.mobileslideshow" not in {v.finding.bundle_id for v in result.verdicts}
+    assert [a.bundle_id for a in result.system] == ["com.apple.mobileslideshow", "com.apple.camera"]
+    assert result.notes[0] == (
+        "Apple’s own apps, which have no photo setting to check (system access): "
+        "com.apple.mobileslideshow (5 times), com.apple.camera (once)."
+    )
+    assert not any("com.apple" in step.key for step in result.checklist.steps())
+    french = verify_report(report, facts, "fr", today=TODAY).notes[0]
+    assert french.startswith(
+        f"Apps d’Apple, sans réglage de photos à vérifier (accès du système){NBSP}:"
+    )
+
+
+def test_verify_quotes_an_action_inside_its_sentence_with_inner_quotes() -> None:
+    facts = DeviceFacts("15.2", (reader(GPHOTOS, "Google Photos"),))
+    result = verify_report(report_of(accesses(GPHOTOS, 1)), facts, "fr", today=TODAY)
+    (verdict,) = result.verdicts
+    assert verdict.explanation == (
+        f"a lu vos photos une fois{NBSP}: «{NBSP}Réglez Google Photos sur "
+        f"\u2039{NBSP}Aucune{NBSP}\u203a{NBSP}» n’est pas encore fait."
+    )
 
 
 def test_verify_names_are_cleaned() -> None:

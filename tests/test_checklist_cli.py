@@ -75,7 +75,8 @@ def test_from_the_phone_in_both_languages(phone_address: str, tmp_path: Path) ->
         assert absent not in en and absent not in fr, absent  # not installed, or no photo use
     assert "Réglez Facebook sur Accès limité ou Aucun" in fr
     assert "Réglages › Confidentialité et sécurité › Photos › Facebook" in fr
-    assert "Liste de contrôle : vos photos" in fr and "« pellicule »" in fr
+    assert "Liste de contrôle : vos photos" in fr
+    assert "« Suggestions de partage de la pellicule »" in fr  # not confirmed in French: quoted
     assert "Page 1 sur" in fr and "Page 1 of" in en
     if shutil.which("pdftoppm"):  # installed by .ci/run (poppler-utils)
         pages = tmp_path / "pages"
@@ -192,6 +193,7 @@ def test_verify_against_the_phone(phone_address: str, tmp_path: Path) -> None:
     report = tmp_path / "App_Privacy_Report.ndjson"
     lines = [*_access("org.example.scanbox", 3, 20), *_access("com.facebook.Facebook", 40, 21)]
     lines += [*_access("com.example.notinstalled", 2, 22), "{broken", ""]
+    lines += _access("com.apple.mobileslideshow", 5, 23)  # Photos itself: system access
     report.write_text("\n".join(lines) + "\n", encoding="utf-8")
     env = _env(tmp_path)
     args = ["--privacy-report", str(report), "--usbmux", phone_address, "--from", "usb"]
@@ -207,6 +209,8 @@ def test_verify_against_the_phone(phone_address: str, tmp_path: Path) -> None:
     assert verdicts["com.example.notinstalled"] == ("unknown", "not_in_checklist", 2)
     assert verdicts["net.whatsapp.WhatsApp"] == ("confirms", "no_access", 0)
     assert result["findings"][0]["bundle_id"] == "org.example.scanbox"  # worst first
+    assert "com.apple.mobileslideshow" not in verdicts
+    assert result["system"] == [{"bundle_id": "com.apple.mobileslideshow", "accesses": 5}]
     text = companion("checklist", "verify", *args, "--lang", "fr", env=env)
     assert text.returncode == 0, text.stderr
     assert re.search(r"^  pas fait +ScanBox a lu vos photos 3 fois", text.stdout, re.M)
@@ -218,3 +222,24 @@ def test_verify_a_file_that_is_not_a_report(tmp_path: Path) -> None:
     bogus.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8)
     done = companion("checklist", "verify", "--privacy-report", str(bogus), env=_env(tmp_path))
     assert done.returncode == 2 and "App Privacy Report" in done.stderr, done.stderr
+
+
+def test_verify_lists_apples_own_apps_apart(tmp_path: Path) -> None:
+    report = tmp_path / "App_Privacy_Report.ndjson"
+    lines = [*_access("com.apple.mobileslideshow", 3, 20), *_access("com.facebook.Facebook", 2, 21)]
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = _env(tmp_path)
+    text = companion(
+        "checklist", "verify", "--privacy-report", str(report), "--lang", "en", env=env
+    )
+    assert text.returncode == 0, text.stderr
+    assert (
+        "Apple’s own apps, which have no photo setting to check (system access): "
+        "com.apple.mobileslideshow (3 times)."
+    ) in text.stdout.splitlines()
+    verdicts = [line for line in text.stdout.splitlines() if line.startswith("  ")]
+    assert len(verdicts) == 1 and "Facebook" in verdicts[0]
+    done = companion("checklist", "verify", "--privacy-report", str(report), "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    findings = json.loads(done.stdout)["findings"]
+    assert [f["bundle_id"] for f in findings] == ["com.facebook.Facebook"]

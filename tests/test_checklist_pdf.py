@@ -1,4 +1,8 @@
-"""The PDF checklist: text, page count, paper sizes, rasterising, QR links, determinism."""
+"""The PDF checklist: text, page count, paper sizes, rasterising, QR links, determinism, commands.
+
+What the printed page measures (boxes, footer, QR quiet zones, hyphens) is in
+test_checklist_print.py, on pages rasterised by poppler.
+"""
 
 from __future__ import annotations
 
@@ -259,3 +263,75 @@ def test_markup_characters_are_text() -> None:
     assert hostile in text
     assert f"<Settings>{SEPARATOR}A & B" in text
     assert "<b>not bold</b>" in text
+
+
+def _chunks(pdf: bytes) -> list[tuple[str, str]]:
+    """Each piece of text the PDF draws in one go (one line, one font), with its font."""
+    chunks: list[tuple[str, str]] = []
+
+    def visit(text: str, cm: object, tm: object, font: object, size: object) -> None:
+        if text.strip() and isinstance(font, dict):
+            chunks.append((text.strip(), str(font.get("/BaseFont"))))
+
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        page.extract_text(visitor_text=visit)
+    return chunks
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_commands_print_whole_in_courier(lang: Lang) -> None:
+    base = _english() if lang == "en" else _french()
+    verify = "companion checklist verify --privacy-report FILE"
+    review = "companion cleanup --vault /srv/photos/vault"
+    scan = "companion scan"  # no option: a command only because it is all a quotation holds
+    why = (
+        f"On a computer, \u201c{verify}\u201d tells which lines it confirms; \u201c{scan}\u201d "
+        "finds the rest."
+        if lang == "en"
+        else f"Sur l\u2019ordinateur, \u00ab\u00a0{verify}\u00a0\u00bb dit ce qu\u2019il confirme "
+        f"et \u00ab\u00a0{scan}\u00a0\u00bb trouve le reste."
+    )
+    step = Step(key="verify", action="Check the report", why=why, path=("Settings", "Privacy"))
+    checklist = Checklist(
+        lang=base.lang,
+        title=base.title,
+        subtitle=base.subtitle,
+        intro=base.intro,
+        notice=f"Review them before you change anything: {review}",
+        sections=(*base.sections, Section("verify", "Check", "A week later.", (step,))),
+        footnote=base.footnote,
+        words=base.words,
+        ios_version=base.ios_version,
+        generated=base.generated,
+    )
+    chunks = _chunks(_render(checklist)[0])
+    for command in (verify, review, scan):  # one piece, so one line, never split at an option
+        assert (command, "/Courier") in chunks
+    assert all(font == "/Courier" for text, font in chunks if "--" in text)
+    prose = [text for text, font in chunks if font != "/Courier" and "companion" in text]
+    assert all(text in checklist.footnote for text in prose)  # "made by companion", prose
+
+
+def test_companion_in_a_sentence_stays_prose() -> None:
+    base = _english()
+    step = Step(
+        key="prose",
+        action="Keep companion updated",
+        why="Use companion from the device\u2019s own settings; run companion often.",
+    )
+    checklist = Checklist(
+        lang=base.lang,
+        title=base.title,
+        subtitle=base.subtitle,
+        intro=base.intro,
+        notice=None,
+        sections=(Section("x", "Prose", "Words only.", (step,)),),
+        footnote=base.footnote,
+        words=base.words,
+        ios_version=base.ios_version,
+        generated=base.generated,
+    )
+    assert {font for _, font in _chunks(_render(checklist)[0])} <= {
+        "/Helvetica",
+        "/Helvetica-Bold",
+    }

@@ -24,6 +24,7 @@ from companion.checklist.privacy_report import (
     compare,
     parse_privacy_report,
     read_privacy_report,
+    system_apps,
 )
 from companion.errors import UsageError
 
@@ -476,6 +477,30 @@ def test_system_processes_and_other_categories_are_not_findings() -> None:
     assert compare(report, checklist(photo_step("apps.cam", "com.example.Cam", "none"))) == [
         Finding("com.example.Cam", "com.example.Cam", 0, "confirms", "apps.cam", "no_access")
     ]
+
+
+def test_apples_own_apps_are_system_access_never_a_verdict() -> None:
+    report = report_of(com__apple__mobileslideshow=12, com__apple__camera=1, com__example__New=2)
+    steps = checklist(photo_step("apps.x", "com.example.X", "none"))
+    findings = compare(report, steps)
+    assert [(f.bundle_id, f.verdict) for f in findings] == [
+        ("com.example.New", "unknown"),
+        ("com.example.X", "confirms"),
+    ]
+    assert [(a.bundle_id, a.accesses) for a in system_apps(report, steps)] == [
+        ("com.apple.mobileslideshow", 12),
+        ("com.apple.camera", 1),
+    ]
+
+
+def test_an_apple_app_with_a_line_in_the_checklist_is_judged() -> None:
+    """An Apple app the person installed from the App Store and that asks for photos (iMovie)
+    has a photo line when the checklist comes from the phone: it gets its verdict."""
+    report = report_of(com__apple__iMovie=2, com__apple__mobileslideshow=1)
+    steps = checklist(photo_step("apps.imovie", "com.apple.iMovie", "none"))
+    (finding,) = compare(report, steps)
+    assert (finding.bundle_id, finding.verdict) == ("com.apple.iMovie", "contradicts")
+    assert [a.bundle_id for a in system_apps(report, steps)] == ["com.apple.mobileslideshow"]
 
 
 def test_names_and_order() -> None:

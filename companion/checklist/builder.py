@@ -11,7 +11,6 @@ then background uploaders), then unknown readers, then add-only apps.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,13 +19,14 @@ from typing import Protocol
 from companion import __version__
 from companion.checklist.content import (
     Content,
+    ContentError,
     Item,
     Version,
     load_content,
     parse_version,
 )
 from companion.checklist.model import Checklist, Group, Lang, Level, Link, Section, Step
-from companion.checklist.typography import typeset
+from companion.checklist.typography import clean_name, inner_quotes, typeset
 from companion.errors import UsageError
 from companion.model import AppInfo, DeviceInfo
 
@@ -183,7 +183,12 @@ def build_checklist(
 
 
 class Words:
-    """Content text for one iOS version and language, with placeholders filled and typeset."""
+    """Content text for one iOS version and language, with placeholders filled and typeset.
+
+    A label that is not confirmed for the language is never printed as if it were the word on
+    screen: ``fill`` and ``shown`` put it in quotes, as something to look for (a path that
+    starts in Settings prints a search line instead, see ``_settings_path``).
+    """
 
     def __init__(self, content: Content, version: Version, lang: Lang) -> None:
         self.content, self.version, self.lang = content, version, lang
@@ -191,14 +196,19 @@ class Words:
     def label(self, key: str) -> tuple[str, bool]:
         """A label's words and whether they are confirmed for this language."""
         variant = self.content.labels[key].at(self.version)
-        if variant is None:  # the content checks prevent this for paths; text may still ask
-            return key, False
+        if variant is None:  # content.py refuses a text or path that would get here
+            raise ContentError(f"label {key} does not exist on iOS {self.version}")
         return variant.text[self.lang], self.lang in variant.confirmed
+
+    def shown(self, key: str) -> str:
+        """A label as a line prints it: as it is when confirmed, else in (plain) quotes."""
+        text, confirmed = self.label(key)
+        return text if confirmed else f'"{text}"'
 
     def fill(self, template: str, **fields: str) -> str:
         def one(match: re.Match[str]) -> str:
             name = match.group(1)
-            return fields[name] if name in fields else self.label(name)[0]
+            return fields[name] if name in fields else self.shown(name)
 
         return typeset(_PLACEHOLDER.sub(one, template), self.lang)
 
@@ -286,15 +296,8 @@ def _unknown_why(app: AppInfo, words: Words) -> str:
     why = words.text("app_read_why")
     usage = clean_name(app.photo_usage or "", limit=_USAGE_CHARS)
     if usage:
-        why += " " + words.text("app_read_says", usage=_inner_quotes(usage, words.lang))
+        why += " " + words.text("app_read_says", usage=inner_quotes(usage, words.lang))
     return why
-
-
-def _inner_quotes(text: str, lang: Lang) -> str:
-    """Quotes inside a quotation: single curly quotes in English, single guillemets in French;
-    a stray one goes."""
-    opening, closing = ("\u2018", "\u2019") if lang == "en" else ("\u2039\u00a0", "\u00a0\u203a")
-    return re.sub(r'"([^"]*)"', rf"{opening}\1{closing}", text).replace('"', "")
 
 
 def _app_settings(apps: Sequence[AppInfo], content: Content, words: Words) -> Iterable[Step]:
@@ -305,14 +308,14 @@ def _app_settings(apps: Sequence[AppInfo], content: Content, words: Words) -> It
         name = _app_name(app)
         for setting in entry.settings:
             confirmed = words.lang in setting.confirmed
+            word = setting.search[words.lang]
+            shown = word if confirmed else f'"{word}"'  # as Words.shown does for iOS labels
             yield Step(
                 key=f"app.{app.bundle_id}.{setting.id}",
-                action=_prefixed(name, words.of(setting.action), words.lang),
-                why=words.of(setting.why),
+                action=_prefixed(name, words.of(setting.action, setting=shown), words.lang),
+                why=words.of(setting.why, setting=shown),
                 path=(name, *setting.path[words.lang]) if confirmed else (),
-                search=None
-                if confirmed
-                else words.text("search_app", app=name, label=setting.search[words.lang]),
+                search=None if confirmed else words.text("search_app", app=name, label=word),
                 bundle_id=None,
             )
 
@@ -341,7 +344,10 @@ def _settings_path(
     keys: Sequence[str], words: Words, *, app: str | None = None
 ) -> tuple[tuple[str, ...], str | None]:
     """The labels of a path, or (when one is not confirmed and the path starts in Settings) no
-    path and what to search Settings for: the last label, which the search field finds."""
+    path and what to search Settings for: the last label, which the search field finds. A path
+    elsewhere (the share sheet) has no search field: its unconfirmed labels print in quotes."""
+    if keys[0] != "settings":
+        return tuple(typeset(words.shown(key), words.lang) for key in keys), None
     shown, confirmed = [], True
     for key in keys:
         if key == "{app}":
@@ -350,14 +356,14 @@ def _settings_path(
         text, ok = words.label(key)
         shown.append(text)
         confirmed = confirmed and ok
-    if confirmed or keys[0] != "settings":
+    if confirmed:
         return tuple(shown), None
     return (), words.text("search_settings", label=shown[-1])
 
 
 def _link(content: Content, key: str, lang: Lang) -> Link:
     entry = content.links[key]
-    return Link(typeset(entry.title[lang], lang), entry.url)
+    return Link(typeset(entry.title[lang], lang), entry.url[lang])
 
 
 def _subtitle(facts: DeviceFacts, words: Words, today: date) -> str:
@@ -374,16 +380,6 @@ def _subtitle(facts: DeviceFacts, words: Words, today: date) -> str:
         ios=facts.ios,
         date=when,
     )
-
-
-def clean_name(text: str, limit: int = 60) -> str:
-    """A name from the phone, safe to print: line breaks and tabs become spaces, other control
-    and format characters (direction overrides, escapes) go, and it is bounded."""
-    kept = "".join(
-        " " if c.isspace() else c for c in text if c.isspace() or unicodedata.category(c)[0] != "C"
-    )
-    kept = " ".join(kept.split())
-    return kept if len(kept) <= limit else kept[: limit - 1] + "…"
 
 
 def _app_name(app: AppInfo) -> str:

@@ -2,19 +2,27 @@
 
 Content is data reviewed like code, so it is checked like code: ``load_content`` refuses a file
 with a missing language, an unknown label in a path, an unknown ``{placeholder}``, a link that
-does not exist or versions out of order, naming the file and the entry. The tests load the
-shipped content, so a bad edit fails CI rather than printing a broken checklist.
+does not exist or versions out of order, naming the file and the entry. Two rules of the printed
+list hold here, by construction, rather than by a reviewer's eye:
+
+- every label, item, app and in-app setting carries its source: a page and the day it was read;
+- a text names an access level only through the label table (``{level_limited}``...), never in
+  words, so each iOS version prints its own vocabulary (Selected Photos before iOS 17, Limited
+  Access since).
+
+The tests load the shipped content, so a bad edit fails CI rather than printing a broken list.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cache
 from importlib import resources
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 from companion.checklist.model import LANGS, Lang, Level
 
@@ -25,10 +33,15 @@ Text = Mapping[Lang, str]
 FIELDS = frozenset(
     {"device", "model", "ios", "date", "app", "count", "command", "usage", "label", "known"}
     | {"version", "page", "pages", "day", "month", "year", "start", "end", "lines", "skipped"}
-    | {"action", "times"}
+    | {"action", "times", "names", "setting"}
 )
+# The label that names each access level on screen, per iOS version and language.
+LEVEL_LABELS: Mapping[Level, str] = {level: f"level_{level}" for level in get_args(Level)}
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _LEVELS: frozenset[str] = frozenset({"none", "limited"})
+# A page with a French twin at a known address: the French link must be that twin.
+_APPLE, _LEGAL = "https://support.apple.com/", "https://www.apple.com/legal/privacy/data/"
+_TWINS = ((f"{_APPLE}en-us/", f"{_APPLE}fr-fr/"), (f"{_LEGAL}en/", f"{_LEGAL}fr/"))
 
 
 class ContentError(ValueError):
@@ -44,11 +57,20 @@ def parse_version(text: str) -> Version:
 
 
 @dataclass(frozen=True, slots=True)
+class Source:
+    """Where a statement was checked: a public page, the day it was read, what it shows."""
+
+    url: str
+    read: date
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LabelVariant:
     since: Version
     text: Text
     confirmed: frozenset[Lang]
-    source: str
+    source: Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +104,7 @@ class Item:
     why: Text
     paths: tuple[PathVariant, ...]
     link: str | None
+    source: Source
 
     def path_at(self, version: Version) -> tuple[str, ...]:
         found: tuple[str, ...] = ()
@@ -101,7 +124,7 @@ class AppSetting:
     path: Mapping[Lang, tuple[str, ...]]
     confirmed: frozenset[Lang]
     search: Text
-    source: str
+    source: Source
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +135,17 @@ class AppEntry:
     declares: frozenset[str]
     level: Level
     why: Text
-    sources: tuple[str, ...]
+    sources: tuple[Source, ...]
     settings: tuple[AppSetting, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class LinkEntry:
-    url: str
+    """A page printed as a QR code: its address in each language, and its title."""
+
+    url: Text
     title: Text
+    read: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +182,7 @@ def parse_content(
     """Build and check ``Content`` from the parsed TOML documents (tests feed broken ones)."""
     majors = tuple(int(m) for m in ios["majors"])
     label_map = {key: _label(key, raw) for key, raw in labels.items()}
-    links = {
-        key: LinkEntry(_str(raw, "url", f"general.toml link {key}"), _text(raw, f"link {key}"))
-        for key, raw in general.get("links", {}).items()
-    }
+    links = {key: _link(key, raw) for key, raw in general.get("links", {}).items()}
     items = tuple(_item(raw) for raw in general.get("item", []))
     entries = {raw["bundle_id"]: _app(raw) for raw in apps.get("app", [])}
     texts = {key: _text(raw, f"text.toml {key}") for key, raw in text.items()}
@@ -171,18 +194,23 @@ def parse_content(
 def _label(key: str, raw: object) -> Label:
     if not isinstance(raw, list) or not raw:
         raise ContentError(f"labels.toml: {key} must be a list of [[{key}]] variants")
+    where = f"label {key}"
     variants = tuple(
-        LabelVariant(
-            _version(v, f"label {key}"),
-            _text(v, f"label {key}"),
-            _langs(v.get("confirmed", []), f"label {key}"),
-            _str(v, "source", f"label {key}"),
-        )
+        LabelVariant(_version(v, where), _text(v, where), _langs(v.get("confirmed", []), where),
+                     _source(v.get("source"), where))
         for v in raw
-    )
+    )  # fmt: skip
     if [v.since for v in variants] != sorted(v.since for v in variants):
         raise ContentError(f"labels.toml: the variants of {key} are not in version order")
     return Label(key, variants)
+
+
+def _link(key: str, raw: dict[str, Any]) -> LinkEntry:
+    where = f"general.toml link {key}"
+    urls = _text(raw.get("url"), f"{where} url")
+    if not all(url.startswith("https://") for url in urls.values()):
+        raise ContentError(f"{where}: url.en and url.fr must be https:// addresses")
+    return LinkEntry(urls, _text(raw, where), _date(raw.get("read"), where))
 
 
 def _item(raw: dict[str, Any]) -> Item:
@@ -194,14 +222,9 @@ def _item(raw: dict[str, Any]) -> Item:
         for p in raw.get("path", [])
     )
     return Item(
-        str(raw["id"]),
-        str(raw["section"]),
-        _version(raw, where),
-        _text(raw["action"], where),
-        _text(raw["why"], where),
-        paths,
-        raw.get("link"),
-    )
+        str(raw["id"]), str(raw["section"]), _version(raw, where), _text(raw["action"], where),
+        _text(raw["why"], where), paths, raw.get("link"), _source(raw.get("source"), where),
+    )  # fmt: skip
 
 
 def _app(raw: dict[str, Any]) -> AppEntry:
@@ -212,28 +235,24 @@ def _app(raw: dict[str, Any]) -> AppEntry:
     declares = frozenset(raw.get("declares", []))
     if not declares <= {"read", "add"}:
         raise ContentError(f"{where}: declares takes read and add")
+    sources = raw.get("sources")
+    if not isinstance(sources, list) or not sources:
+        raise ContentError(f"{where}: sources is missing")
     settings = tuple(
-        AppSetting(
-            str(s["id"]),
-            _text(s["action"], where),
-            _text(s["why"], where),
-            _paths(s.get("path"), f"{where} setting {s.get('id')!r}"),
-            _langs(s.get("confirmed", []), where),
-            _text(s["search"], where),
-            _str(s, "source", where),
-        )
-        for s in raw.get("setting", [])
+        _setting(s, f"{where} setting {s.get('id')!r}") for s in raw.get("setting", [])
     )
     return AppEntry(
-        str(raw["bundle_id"]),
-        str(raw["name"]),
-        int(raw["risk"]),
-        declares,
-        cast(Level, level),
-        _text(raw["why"], where),
-        tuple(raw.get("sources", [])),
-        settings,
-    )
+        str(raw["bundle_id"]), str(raw["name"]), int(raw["risk"]), declares, cast(Level, level),
+        _text(raw["why"], where), tuple(_source(s, where) for s in sources), settings,
+    )  # fmt: skip
+
+
+def _setting(raw: dict[str, Any], where: str) -> AppSetting:
+    return AppSetting(
+        str(raw["id"]), _text(raw["action"], where), _text(raw["why"], where),
+        _paths(raw.get("path"), where), _langs(raw.get("confirmed", []), where),
+        _text(raw["search"], where), _source(raw.get("source"), where),
+    )  # fmt: skip
 
 
 def _paths(raw: object, where: str) -> Mapping[Lang, tuple[str, ...]]:
@@ -250,11 +269,17 @@ def _text(raw: object, where: str) -> Text:
     return {lang: raw[lang] for lang in LANGS}
 
 
-def _str(raw: Mapping[str, Any], key: str, where: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value:
-        raise ContentError(f"{where}: {key} is missing")
-    return value
+def _source(raw: object, where: str) -> Source:
+    """``source = { url = "https://...", read = 2026-12-03, note = "..." }``."""
+    if not isinstance(raw, dict) or not str(raw.get("url", "")).startswith("https://"):
+        raise ContentError(f"{where}: source needs the https:// page it was checked against")
+    return Source(str(raw["url"]), _date(raw.get("read"), where), str(raw.get("note", "")))
+
+
+def _date(raw: object, where: str) -> date:
+    if not isinstance(raw, date) or isinstance(raw, datetime):
+        raise ContentError(f"{where}: read must be the day the page was read, e.g. 2026-12-03")
+    return raw
 
 
 def _version(raw: Mapping[str, Any], where: str) -> Version:
@@ -270,38 +295,95 @@ def _langs(raw: object, where: str) -> frozenset[Lang]:
     return frozenset(cast(list[Lang], raw))
 
 
-def _check(content: Content) -> None:
-    """Every cross-reference resolves; every placeholder is a field or a label."""
-    known = FIELDS | set(content.labels)
-
-    def placeholders(where: str, texts: Text) -> None:
-        for lang in LANGS:
-            for name in _PLACEHOLDER.findall(texts[lang]):
-                if name not in known:
-                    raise ContentError(f"{where}: unknown placeholder {{{name}}} ({lang})")
-
+def texts(content: Content) -> Iterator[tuple[str, Text, Version]]:
+    """Every text the checklist may print, where it is, and the first iOS version it prints on."""
+    first: Version = (content.majors[0], 0)
     for item in content.items:
-        where = f"general.toml item {item.id!r}"
-        placeholders(where, item.action)
-        placeholders(where, item.why)
-        if item.link is not None and item.link not in content.links:
-            raise ContentError(f"{where}: unknown link {item.link!r}")
-        _check_paths(content, item, where)
+        yield from (
+            (f"general.toml item {item.id!r}", t, item.since) for t in (item.action, item.why)
+        )
     for app in content.apps.values():
-        where = f"apps.toml {app.bundle_id!r}"
-        placeholders(where, app.why)
+        yield f"apps.toml {app.bundle_id!r}", app.why, first
         for setting in app.settings:
-            for texts in (setting.action, setting.why, setting.search):
-                placeholders(f"{where} setting {setting.id!r}", texts)
+            for text in (setting.action, setting.why, setting.search):
+                yield f"apps.toml {app.bundle_id!r} setting {setting.id!r}", text, first
+    yield from (
+        (f"general.toml link {k!r}", link.title, first) for k, link in content.links.items()
+    )
+    yield from ((f"text.toml {k}", t, first) for k, t in content.text.items() if k != "months")
+
+
+def _check(content: Content) -> None:
+    """Every cross-reference resolves; every placeholder is a field or a label that exists from
+    the first version the text prints on; no text names a level in words; links have twins."""
+    for key in LEVEL_LABELS.values():
+        label = content.labels.get(key)
+        if label is None or label.at((content.majors[0], 0)) is None:
+            raise ContentError(f"labels.toml: {key} must exist from iOS {content.majors[0]}")
+    words = _level_words(content)
+    for where, text, since in texts(content):
+        for lang in LANGS:
+            _check_placeholders(content, where, text[lang], since, lang)
+            for key, name, pattern in words[lang]:
+                if pattern.search(text[lang]):
+                    raise ContentError(
+                        f"{where}: names the level {name!r} in words ({lang}); write {{{key}}}, "
+                        "which each iOS version words its own way"
+                    )
+    for item in content.items:
+        _check_paths(content, item, f"general.toml item {item.id!r}")
+    _check_apps_and_links(content)
+
+
+def _check_apps_and_links(content: Content) -> None:
+    """An in-app setting's texts name it as {setting}; an Apple link's French page is its
+    French twin."""
+    for app in content.apps.values():
+        for setting, lang in ((s, lang) for s in app.settings for lang in LANGS):
+            if any(setting.search[lang] in t[lang] for t in (setting.action, setting.why)):
+                raise ContentError(
+                    f"apps.toml {app.bundle_id!r} setting {setting.id!r}: its text spells out "
+                    f"{setting.search[lang]!r} ({lang}); write {{setting}}, quoted if unconfirmed"
+                )
     for key, link in content.links.items():
-        placeholders(f"general.toml link {key!r}", link.title)
-    for key, texts in content.text.items():
-        if key not in ("months",):
-            placeholders(f"text.toml {key}", texts)
+        for en_root, fr_root in _TWINS:
+            twin = fr_root + link.url["en"].removeprefix(en_root)
+            if link.url["en"].startswith(en_root) and link.url["fr"] != twin:
+                raise ContentError(f"general.toml link {key}: url.fr must be {twin}")
+
+
+def _check_placeholders(
+    content: Content, where: str, text: str, since: Version, lang: Lang
+) -> None:
+    for name in _PLACEHOLDER.findall(text):
+        label = content.labels.get(name)
+        if label is None and name not in FIELDS:
+            raise ContentError(f"{where}: unknown placeholder {{{name}}} ({lang})")
+        if label is not None and label.at(since) is None:
+            raise ContentError(f"{where}: label {{{name}}} does not exist yet then")
+
+
+def _level_words(content: Content) -> Mapping[Lang, list[tuple[str, str, re.Pattern[str]]]]:
+    """Each level's words in every version, per language: a phrase in any case ("full access"
+    is still the level), a single word as written and inside a sentence ("to None", not
+    "none" nor a sentence that starts "Aucune app...")."""
+    found: dict[Lang, list[tuple[str, str, re.Pattern[str]]]] = {lang: [] for lang in LANGS}
+    for key in LEVEL_LABELS.values():
+        for variant, lang in ((v, lang) for v in content.labels[key].variants for lang in LANGS):
+            name = variant.text[lang]
+            if " " in name:
+                pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE)
+            else:
+                pattern = re.compile(rf"(?<=[\w,;] ){re.escape(name)}(?!\w)")
+            found[lang].append((key, name, pattern))
+    return found
 
 
 def _check_paths(content: Content, item: Item, where: str) -> None:
-    """A path from the item's first version on, through labels that exist at each version."""
+    """A link that exists; a path from the item's first version on, through labels that exist
+    at each version."""
+    if item.link is not None and item.link not in content.links:
+        raise ContentError(f"{where}: unknown link {item.link!r}")
     if not item.paths or item.paths[0].since > item.since:
         since = ".".join(map(str, item.since))
         raise ContentError(f"{where}: needs a path from version {since}")

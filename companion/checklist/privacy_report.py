@@ -22,6 +22,7 @@ from companion.checklist.model import Checklist, Level, Step
 from companion.errors import UsageError
 
 PHOTOS = "photos"
+APPLE = "com.apple."  # Apple's own apps: Photos (com.apple.mobileslideshow), Camera...
 _MAX_LINE = 1 << 20  # characters; real lines are well under 1 KiB, longer ones are skipped whole
 _SNIFF = 4096  # bytes looked at to tell text from binary
 
@@ -282,14 +283,8 @@ def _judge(best: Level | None, accesses: int) -> tuple[Verdict, Reason]:
     return "unknown", "reads_limited_or_full"
 
 
-def compare(
-    report: PrivacyReport, checklist: Checklist, names: Mapping[str, str] | None = None
-) -> list[Finding]:
-    """One finding per app that has a photo step or read the library, most worrying first.
-
-    Bundle ids match exactly. When several steps name one app, the first with levels decides.
-    """
-    names = names or {}
+def _photo_steps(checklist: Checklist) -> dict[str, Step]:
+    """Bundle id -> its photo step; when several steps name one app, the first with levels."""
     steps: dict[str, Step] = {}
     for step in checklist.steps():
         if not step.bundle_id:
@@ -297,6 +292,32 @@ def compare(
         known = steps.get(step.bundle_id)
         if known is None or (step.levels and not known.levels):
             steps[step.bundle_id] = step
+    return steps
+
+
+def is_system(bundle_id: str) -> bool:
+    """Whether an accessor is one of Apple's own apps (case aside, as bundle ids compare)."""
+    return bundle_id.casefold().startswith(APPLE)
+
+
+def system_apps(report: PrivacyReport, checklist: Checklist) -> tuple[AppAccess, ...]:
+    """Apple's own apps that read the library and have no line in the checklist: system access,
+    with no setting to check, so never given a verdict. (An Apple app the person installed and
+    that asks for photos, such as iMovie, has a line when the list comes from the phone.)"""
+    steps = _photo_steps(checklist)
+    return tuple(a for a in report.apps if is_system(a.bundle_id) and a.bundle_id not in steps)
+
+
+def compare(
+    report: PrivacyReport, checklist: Checklist, names: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """One finding per app that has a photo step or read the library, most worrying first;
+    Apple's own apps without a step are left out (``system_apps`` lists them).
+
+    Bundle ids match exactly. When several steps name one app, the first with levels decides.
+    """
+    names = names or {}
+    steps = _photo_steps(checklist)
     counts = {app.bundle_id: app.accesses for app in report.apps}
     findings: list[Finding] = []
     for bundle_id, step in steps.items():
@@ -305,7 +326,7 @@ def compare(
         name = names.get(bundle_id, bundle_id)
         findings.append(Finding(bundle_id, name, accesses, verdict, step.key, reason))
     for app in report.apps:
-        if app.bundle_id not in steps:
+        if app.bundle_id not in steps and not is_system(app.bundle_id):
             name = names.get(app.bundle_id, app.bundle_id)
             findings.append(
                 Finding(app.bundle_id, name, app.accesses, "unknown", None, "not_in_checklist")

@@ -3,6 +3,7 @@ iPhone's App Privacy Report (``companion checklist verify``)."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 from datetime import date
 from pathlib import Path
@@ -151,7 +152,9 @@ def checklist(
         paper=paper,
         out=out,
         vault=ref,
-        review=f"companion cleanup --vault {findings}" if findings is not None else "",
+        review=f"companion cleanup --vault {shlex.quote(str(findings))}"
+        if findings is not None
+        else "",
     )
     made = make_checklist(
         request, connect_options(usbmux, trust_timeout, notify=not as_json), today=date.today()
@@ -232,6 +235,10 @@ def verify(
                         "explanation": v.explanation,
                     }
                     for v in result.verdicts
+                ],
+                # Apple's own apps read the library as part of the system: listed, no verdict
+                "system": [
+                    {"bundle_id": a.bundle_id, "accesses": a.accesses} for a in result.system
                 ],
             }
         )
