@@ -29,6 +29,7 @@ from companion.cli import (
     cleanup_cmd,
     demo_cmd,
     devices_cmd,
+    icloud_cmd,
     integrity,
     key_cmd,
     ls_cmd,
@@ -57,6 +58,7 @@ app.add_typer(vault_cmd.app, name="vault")
 app.add_typer(key_cmd.app, name="key")
 app.add_typer(simulator_cmd.app, name="simulator")
 app.add_typer(checklist_cmd.app, name="checklist")
+app.add_typer(icloud_cmd.app, name="icloud")
 devices_cmd.register(app)
 backup_cmd.register(app)
 verify_cmd.register(app)

@@ -1,6 +1,7 @@
 """What commands tell a source when they connect to it: the person's terminal (one line for
-them on standard error, questions on the terminal) and the USB link's settings from the
-command's options. One place, so that every command reading a source talks to the person alike."""
+them on standard error, questions on the terminal), the USB link's settings from the command's
+options and iCloud's (the simulated iCloud named by its variable, a two-factor code). One place,
+so that every command reading a source talks to the person alike."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import typer
 
 from companion.cli import terminal
 from companion.connectors import ConnectOptions
+from companion.connectors.icloud.options import from_environment
 from companion.connectors.usb.options import TRUST_TIMEOUT, UsbOptions
 
 
@@ -17,13 +19,18 @@ def connect_options(
     *,
     include_trashed: bool = False,
     notify: bool = True,
+    icloud_code: str | None = None,
 ) -> ConnectOptions:
-    """``ConnectOptions`` from ``--usbmux``, ``--trust-timeout`` and ``--include-trashed``.
-    Lines for the person go to standard error (none without ``notify``, e.g. with ``--json``);
-    a source asks its questions on the terminal, and nobody is asked without one."""
+    """``ConnectOptions`` from ``--usbmux``, ``--trust-timeout``, ``--include-trashed`` and
+    ``--code`` (``icloud_code``). Lines for the person go to standard error (none without
+    ``notify``, e.g. with ``--json``); a source asks its questions on the terminal, and nobody
+    is asked without one."""
     return ConnectOptions(
         notify=(lambda line: typer.echo(line, err=True)) if notify else None,
         prompt=terminal.prompter(),
         include_trashed=include_trashed,
-        per_connector=(UsbOptions(usbmux_address=usbmux, trust_timeout=trust_timeout),),
+        per_connector=(
+            UsbOptions(usbmux_address=usbmux, trust_timeout=trust_timeout),
+            from_environment(icloud_code),
+        ),
     )

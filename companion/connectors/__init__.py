@@ -1,8 +1,9 @@
 """Connectors: where assets come from. Found by scheme in a registry, never by ``if`` chains.
 
 ``connect("folder:/path/to/DCIM")`` builds the connector registered for ``folder``;
-``connect("usb")`` (or ``usb:UDID``) the one for a phone on a cable. Each entry names its module so
-that heavy libraries (pymobiledevice3, pyicloud) load only when that scheme is used. A factory
+``connect("usb")`` (or ``usb:UDID``) the one for a phone on a cable; ``connect("icloud")`` (or
+``icloud:APPLE_ID``) an iCloud Photos library. Each entry names its module so that heavy
+libraries (pymobiledevice3, pyicloud) load only when that scheme is used. A factory
 takes the text after ``scheme:`` (empty for a bare scheme) and the caller's ``ConnectOptions``.
 Each entry also says how its specs are written (for ``--from`` help texts, ``source_help``) and
 which optional abilities every connector it builds has (``lists_apps``), so a command can refuse a
@@ -76,6 +77,12 @@ _REGISTRY: dict[str, _Entry] = {
         "companion.connectors.folder",
         "open_folder",
         "folder:PATH (a camera-roll export or a mounted DCIM folder)",
+    ),
+    "icloud": _Entry(
+        "companion.connectors.icloud.connector",
+        "open_icloud",
+        "icloud:APPLE_ID (an iCloud Photos library; plain icloud for the one signed in with "
+        "'companion icloud login')",
     ),
 }
 

@@ -1,0 +1,229 @@
+"""The ``icloud:`` connector: an Apple ID's iCloud Photos library, read over the web.
+
+``icloud:APPLE_ID`` names the account; a bare ``icloud`` is the one account signed in on this
+computer (``companion icloud login``), and asks for the Apple ID when there is none.
+
+What is read, and how:
+- the library's indexes, one page of 200 records (100 pictures) per request, walked by rank
+  from 0 (``startRank``, ascending: oldest first): the library, the Hidden album, and with
+  ``include_trashed`` Recently Deleted. A page that fails (iCloud asks to slow down, the web
+  session expires) is asked again at the same rank, so one hiccup never restarts a 50,000-item
+  listing; no file is downloaded while listing, and the fields asked for are only those read
+  (``records.DESIRED_KEYS``);
+- each picture's files as ``records.files_of`` names them: the original, its Live Photo movie,
+  its edit's full-size render;
+- each file's bytes from its signed download URL, streamed (``download.py``).
+
+The source is ``icloud:<apple id>``; each original's ``uid`` is its iCloud record name. Nothing
+is ever changed in iCloud here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
+
+from companion.connectors.base import ConnectOptions
+from companion.connectors.icloud.account import PAGE, ZONE, Account
+from companion.connectors.icloud.download import Downloads
+from companion.connectors.icloud.options import IcloudOptions, check_apple_id, known_accounts
+from companion.connectors.icloud.records import (
+    DESIRED_KEYS,
+    CloudFile,
+    Link,
+    Record,
+    files_of,
+    link,
+    pairs,
+)
+from companion.errors import SourceUnavailable, UsageError
+from companion.model import Asset, DeviceInfo
+
+__all__ = ["IcloudConnector", "open_icloud"]
+
+log = logging.getLogger(__name__)
+
+LIBRARY = "CPLAssetAndMasterByAssetDateWithoutHiddenOrDeleted"
+HIDDEN = "CPLAssetAndMasterHiddenByAssetDate"
+RECENTLY_DELETED = "CPLAssetAndMasterDeletedByExpungedDate"
+
+
+def open_icloud(rest: str, options: ConnectOptions) -> IcloudConnector:
+    """The registry's factory: ``icloud`` or ``icloud:APPLE_ID``."""
+    return IcloudConnector(rest.strip() or None, options)
+
+
+class IcloudConnector:
+    """An Apple ID's iCloud Photos library. Satisfies ``Connector`` and ``Preparable``;
+    ``close()`` when done.
+
+    Signing in happens at the first use that needs it (``info`` does), as ``signin.py`` says;
+    its errors (a refused password or code, web access off, a library still indexed, too many
+    503 answers, an expired session that cannot be renewed) stop the run. A file that cannot be
+    downloaded is that file's ``SourceUnavailable``.
+    """
+
+    def __init__(
+        self,
+        apple_id: str | None = None,
+        options: ConnectOptions | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._options = options or ConnectOptions()
+        self._icloud = self._options.settings(IcloudOptions)
+        self._apple_id = check_apple_id(apple_id) if apple_id else None
+        self._sleep = sleep
+        self._account: Account | None = None
+        self._downloads: Downloads | None = None
+        self._files: dict[str, CloudFile] = {}
+
+    @property
+    def apple_id(self) -> str:
+        if self._apple_id is None:
+            self._apple_id = _choose_account(self._icloud, self._options)
+        return self._apple_id
+
+    @property
+    def source(self) -> str:
+        return f"icloud:{self.apple_id}"
+
+    @property
+    def account(self) -> Account:
+        if self._account is None:
+            self._account = Account(self.apple_id, self._icloud, self._options, self._sleep)
+        return self._account
+
+    def prepare(self) -> None:
+        """Start signing in with the stored session now (``Preparable``)."""
+        self.account.start()
+
+    def info(self) -> DeviceInfo:
+        """The account, once signed in (lists nothing)."""
+        self.account.open()
+        return DeviceInfo(
+            source=self.source,
+            name=f"iCloud Photos of {self.apple_id}",
+            model="iCloud Photos",
+            identifier=self.apple_id,
+        )
+
+    def list_assets(self) -> Iterator[Asset]:
+        indexes = [LIBRARY, HIDDEN] + ([RECENTLY_DELETED] if self._options.include_trashed else [])
+        seen: set[str] = set()
+        for index in indexes:
+            for asset, master in self._walk(index):
+                record = str(asset.get("recordName"))
+                if record in seen:  # an index that moved under the walk repeats one
+                    continue
+                seen.add(record)
+                yield from self._listed(asset, master)
+
+    def _listed(self, asset: Record, master: Record) -> Iterator[Asset]:
+        files = files_of(self.source, asset, master)
+        if any(_clashes(self._files.get(f.asset.path), f) for f in files):
+            files = files_of(self.source, asset, master, whole_tag=True)
+        for file in files:
+            self._files[file.asset.path] = file
+            yield file.asset
+
+    def _walk(self, index: str) -> Iterator[tuple[Record, Record]]:
+        """Every picture of an index, page by page from rank 0, until an empty page."""
+        rank = 0
+        while True:
+            answer = self.account.query(_page(index, rank))
+            records = [r for r in answer.get("records", []) if isinstance(r, dict)]
+            found = pairs(records)
+            pictures = sum(1 for r in records if r.get("recordType") == "CPLAsset")
+            if pictures == 0:
+                return
+            log.debug("%s: %d pictures from rank %d", index, pictures, rank)
+            yield from found
+            rank += pictures
+
+    def open(self, asset: Asset) -> BinaryIO:
+        file = self._files.get(asset.path)
+        if file is None:
+            raise SourceUnavailable(
+                f"{asset.path} is not in the iCloud Photos library of {self.apple_id}",
+                hint="It may have been deleted since it was listed; list the library again.",
+            )
+        if self._downloads is None:
+            self._downloads = Downloads(self._icloud, self._sleep)
+        link_now = Link(file.url, file.asset.size)
+        return self._downloads.open(asset.path, link_now, lambda: self._refresh(file))
+
+    def _refresh(self, file: CloudFile) -> Link | None:
+        """Where ``file`` can be downloaded now and its size, from its records as they are
+        now; None if iCloud no longer has it."""
+        found = {
+            r.get("recordName"): r
+            for r in self.account.lookup([file.record, file.master])
+            if "serverErrorCode" not in r
+        }
+        asset, master = found.get(file.record), found.get(file.master)
+        if asset is None or master is None:
+            return None
+        return link(asset, master, file.role)
+
+    def close(self) -> None:
+        """Close the HTTP connections; the session stays kept. Safe to call twice."""
+        downloads, self._downloads = self._downloads, None
+        if downloads is not None:
+            downloads.close()
+        if self._account is not None:
+            self._account.close()
+
+    def __enter__(self) -> IcloudConnector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _page(index: str, rank: int) -> dict[str, Any]:
+    return {
+        "query": {
+            "recordType": index,
+            "filterBy": [
+                {
+                    "fieldName": "startRank",
+                    "comparator": "EQUALS",
+                    "fieldValue": {"type": "INT64", "value": rank},
+                },
+                {
+                    "fieldName": "direction",
+                    "comparator": "EQUALS",
+                    "fieldValue": {"type": "STRING", "value": "ASCENDING"},
+                },
+            ],
+        },
+        "zoneID": ZONE,
+        "resultsLimit": PAGE,
+        "desiredKeys": DESIRED_KEYS,
+    }
+
+
+def _clashes(known: CloudFile | None, new: CloudFile) -> bool:
+    """Whether another picture already has this path (two names and short tags alike)."""
+    return known is not None and known.record != new.record
+
+
+def _choose_account(icloud: IcloudOptions, options: ConnectOptions) -> str:
+    """The Apple ID of a bare ``icloud``: the one signed in here, else asked."""
+    known = known_accounts(icloud)
+    if len(known) == 1:
+        return known[0]
+    if known:
+        raise UsageError(
+            f"several Apple IDs are signed in on this computer: {', '.join(known)}",
+            hint="Name one: --from icloud:APPLE_ID.",
+        )
+    answer = options.ask(
+        "Apple ID (the e-mail address you sign in to iCloud with)",
+        hint="Name the account: --from icloud:APPLE_ID, or sign in first with "
+        "'companion icloud login APPLE_ID'.",
+    )
+    return check_apple_id(answer)
