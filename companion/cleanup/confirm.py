@@ -73,7 +73,9 @@ def _waiting(events: Sequence[VaultEvent]) -> dict[str, str | None]:
             waiting.pop(asset_id, None)  # planned again: counted from this planning on
             if event.kind is EventKind.REMOVAL_PLANNED and event.detail == IN_PHOTOS:
                 waiting[asset_id] = None
-        elif event.kind is EventKind.REMOVAL_CONFIRMED and asset_id in waiting:
+        elif event.kind is EventKind.REMOVAL_CONFIRMED and (
+            asset_id in waiting or event.detail == RemovalState.TRASHED.value
+        ):  # deleted by hand, or moved by us to a Recently Deleted: followed until purged
             waiting[asset_id] = event.detail
     return waiting
 

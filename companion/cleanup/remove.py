@@ -3,8 +3,9 @@
 One protocol, ``Executor``, and one executor per way of removing:
 
 - ``QuarantineExecutor(folder)`` and ``DeleteExecutor()``, for a source that removes files
-  itself (``Remover``: a folder): each chosen group's files are moved under the quarantine
-  folder, or deleted (``removal_planned`` then ``removed`` per file);
+  itself (``Remover``: a folder; iCloud, into its Recently Deleted): each chosen group's files
+  are moved under the quarantine folder, or deleted (``removal_planned`` then ``removed`` per
+  file, and ``removal_confirmed`` once a source that can check was read again);
 - ``InPhotosExecutor()``, for a phone on a cable (``RemovalChecker``): the phone is never
   written (deleting over AFC corrupts the Photos library), so nothing is removed; each file is
   recorded as planned and the report says where the person finds each photo in the Photos app.
@@ -39,7 +40,7 @@ from typing import Protocol
 
 from companion.cleanup.plan import Decision, Group, Plan, Readiness, assess, library_items
 from companion.cleanup.report import CleanupReport, GroupResult, where_in_photos
-from companion.connectors import Connector, RemovalChecker, Remover
+from companion.connectors import Connector, RemovalChecker, RemovalState, Remover
 from companion.errors import SourceUnavailable, UsageError, VaultError
 from companion.model import Asset, EventKind, VaultEvent
 from companion.vault import Vault
@@ -221,6 +222,7 @@ class _Removing(_Executing):
     """Executors for a ``Remover`` source: ``quarantine`` is where files go (None: deleted)."""
 
     quarantine: Path | None = None
+    trashes = False
 
     def prepare(self, connector: Connector) -> None:
         if not isinstance(connector, Remover):
@@ -232,6 +234,8 @@ class _Removing(_Executing):
         # The remover's refusals (a mounted phone, a quarantine inside the source) come before
         # it touches anything, even for no files: asked here, before any group.
         connector.remove([], quarantine=self.quarantine)
+        # One that can also check (iCloud) keeps what it removes in Recently Deleted a while.
+        self.trashes = isinstance(connector, RemovalChecker)
 
     def _act(
         self,
@@ -257,6 +261,8 @@ class _Removing(_Executing):
             tally.freed += asset.size
             if asset.path == group.primary.path and removal.where is not None:
                 where = f": {removal.where}"
+        if not failed and isinstance(connector, RemovalChecker):
+            failed = _confirmed(vault, plan, connector, files)
         if failed:
             tally.still_present.append(
                 GroupResult(group.key, group.primary.name, group.size, "; ".join(failed))
@@ -264,6 +270,18 @@ class _Removing(_Executing):
         else:
             detail = f"{self.method}{where}"
             tally.removed.append(GroupResult(group.key, group.primary.name, group.size, detail))
+
+
+def _confirmed(
+    vault: Vault, plan: Plan, connector: RemovalChecker, files: tuple[Asset, ...]
+) -> list[str]:
+    """The source read again after the move: each file it no longer shows is confirmed."""
+    found = connector.removal_states(files)
+    for removal in found:
+        if removal.state is not RemovalState.PRESENT:
+            detail = removal.state.value
+            _record(vault, plan, EventKind.REMOVAL_CONFIRMED, removal.asset, detail, ok=True)
+    return [f"{r.asset.name}: {r.state.value}" for r in found if r.state is RemovalState.PRESENT]
 
 
 class QuarantineExecutor(_Removing):
@@ -284,10 +302,8 @@ class DeleteExecutor(_Removing):
     method = DELETED
 
     def describe(self, group: Group) -> str:
-        return (
-            f"{_files(group)} will be deleted from the folder for good; the vault keeps the "
-            "verified copy."
-        )
+        where = "moved to Recently Deleted" if self.trashes else "deleted from the folder for good"
+        return f"{_files(group)} will be {where}; the vault keeps the verified copy."
 
 
 class InPhotosExecutor(_Executing):

@@ -203,7 +203,7 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, set | frozenset):
         return sorted(_plain(v) for v in value)
-    if isinstance(value, datetime):
+    if isinstance(value, datetime | date):  # a purge day, a capture time
         return value.isoformat()
     if isinstance(value, Path):
         return str(value)

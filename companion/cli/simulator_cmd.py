@@ -188,7 +188,8 @@ def _serve(
             f"cannot listen on {listen}: {exc}",
             hint="Give --listen a socket path in an existing folder, or HOST:PORT.",
         ) from exc
-    with simulator:
+
+    def announce() -> None:  # once Ctrl-C and SIGTERM stop the server cleanly
         typer.echo(f"USBMUXD_SOCKET_ADDRESS={simulator.address}")
         typer.echo(
             f"Serving {phone.device.get('DeviceName')} (UDID {simulator.udid}), "
@@ -199,9 +200,11 @@ def _serve(
             typer.echo(f"fault {name} on {path}", err=True)
         if trust is Trust.PENDING:
             typer.echo("Press Enter here to tap Trust on the simulated iPhone.", err=True)
+
+    with simulator:
         owner = threading.Thread(target=_owner, args=(simulator, phone.media_root), daemon=True)
         owner.start()
-        simulator.serve_forever()
+        simulator.serve_forever(ready=announce)
 
 
 def _fault_spec(spec: str) -> tuple[str, str | None]:

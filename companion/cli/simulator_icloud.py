@@ -100,13 +100,16 @@ def icloud(
         raise UsageError(
             str(exc), hint="Name files as the sample roll does: DCIM/100APPLE/IMG_0001.JPG."
         ) from exc
-    server.start()
-    typer.echo(json.dumps(server.connection_info(), indent=2))
-    typer.echo(
-        f"Serving {len(server.assets)} items for {apple_id} at {server.base_url}. Ctrl-C stops it.",
-        err=True,
-    )
-    server.serve_forever()
+
+    def announce() -> None:  # once Ctrl-C and SIGTERM stop the server cleanly
+        typer.echo(json.dumps(server.connection_info(), indent=2))
+        typer.echo(
+            f"Serving {len(server.assets)} items for {apple_id} at {server.base_url}. "
+            "Ctrl-C stops it.",
+            err=True,
+        )
+
+    server.serve_forever(ready=announce)
 
 
 def _throttle(spec: str) -> tuple[str, int]:

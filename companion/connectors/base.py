@@ -220,10 +220,11 @@ class Remover(Protocol):
     """A connector that can take assets off its source itself.
 
     ``remove(assets, quarantine=DIR)`` moves each asset's file under ``DIR`` (keeping its path
-    relative to the source), never overwriting; with ``quarantine=None`` it deletes. It acts on
-    exactly the assets given, in order, and returns one ``Removal`` per asset; a file it cannot
-    move is a ``SourceUnavailable`` for that file, raised after the others were done (no partial
-    move of one file: a move is a rename, or a copy checked then an unlink). A source where
+    relative to the source), never overwriting; with ``quarantine=None`` it deletes (a source
+    with a Recently Deleted moves it there). It acts on exactly the assets given, in order, and
+    returns one ``Removal`` per asset; a file it cannot move is a ``SourceUnavailable`` for that
+    file, raised after the others were done (no partial move of one file: a move is a rename, or
+    a copy checked then an unlink). A source where
     removing files would damage a library (a mounted phone's DCIM beside ``PhotoData/``) refuses
     with a ``UsageError`` before touching anything.
     """

@@ -134,8 +134,11 @@ class Simulator:
         """Plug the cable back in: listeners hear Attached (with a new DeviceID)."""
         self._on_loop(Device.plug)
 
-    def serve_forever(self) -> None:
-        """Run in the foreground until SIGINT or SIGTERM (call from the main thread)."""
+    def serve_forever(self, ready: Callable[[], None] | None = None) -> None:
+        """Run in the foreground until SIGINT or SIGTERM (call from the main thread).
+
+        ``ready`` is called once serving, with the signals already caught: what it announces
+        (an address a client waits for) can be followed by a stop at once, never mid-start."""
         finished = threading.Event()
 
         def finish(_signal: int, _frame: FrameType | None) -> None:
@@ -144,6 +147,8 @@ class Simulator:
         previous = {sig: signal.signal(sig, finish) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.start()
+            if ready is not None:
+                ready()
             while not finished.wait(0.5):
                 pass
         finally:

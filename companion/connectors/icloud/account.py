@@ -1,9 +1,10 @@
 """One Apple ID's iCloud Photos library: signed in once, asked through pyicloud's session.
 
-The Photos database is CloudKit (``records/query``, ``records/lookup``); its requests carry the
-web session's cookies, which pyicloud's session holds, so they go through it. Before the first
-one, pyicloud's ``photos`` runs the web access handshake (where Advanced Data Protection says no)
-and checks that the library is indexed.
+The Photos database is CloudKit (``records/query``, ``records/lookup``, and ``records/modify``
+for the cleanup's moves to Recently Deleted); its requests carry the web session's cookies,
+which pyicloud's session holds, so they go through it. Before the first one, pyicloud's
+``photos`` runs the web access handshake (where Advanced Data Protection says no) and checks that
+the library is indexed.
 
 Every call is kept going through what iCloud does to long runs:
 
@@ -125,16 +126,27 @@ class Account:
         """One ``records/query`` answer (a page of an index)."""
         return self._cloudkit("records/query", body)
 
-    def lookup(self, names: Sequence[str]) -> list[dict[str, Any]]:
-        """The records of these names, as they are now; a name iCloud no longer has gives an
-        entry with a ``serverErrorCode``."""
+    def lookup(
+        self, names: Sequence[str], keys: Sequence[str] = DESIRED_KEYS
+    ) -> list[dict[str, Any]]:
+        """The records of these names, as they are now, with the fields ``keys``; a name iCloud
+        no longer has gives an entry with a ``serverErrorCode``."""
         body = {
             "records": [{"recordName": name} for name in names],
             "zoneID": ZONE,
-            "desiredKeys": DESIRED_KEYS,
+            "desiredKeys": list(keys),
         }
-        records = self._cloudkit("records/lookup", body).get("records", [])
-        return [record for record in records if isinstance(record, dict)]
+        return _records(self._cloudkit("records/lookup", body))
+
+    def modify(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """One ``records/modify`` of these records (each with its ``recordChangeTag``), not
+        atomic: one entry per record, the record as saved or its ``serverErrorCode``."""
+        body = {
+            "operations": [{"operationType": "update", "record": dict(r)} for r in records],
+            "zoneID": ZONE,
+            "atomic": False,
+        }
+        return _records(self._cloudkit("records/modify", body))
 
     def _cloudkit(self, operation: str, body: Mapping[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -205,3 +217,10 @@ class Account:
             self._endpoint = None
             with contextlib.suppress(OSError):
                 self.folder.rmdir()
+
+
+def _records(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
+    records = answer.get("records")
+    if not isinstance(records, list):
+        return []
+    return [record for record in records if isinstance(record, dict)]

@@ -12,23 +12,31 @@ What is read, and how:
   (``records.DESIRED_KEYS``);
 - each picture's files as ``records.files_of`` names them: the original, its Live Photo movie,
   its edit's full-size render;
-- each file's bytes from its signed download URL, streamed (``download.py``).
+- each file's bytes from its signed download URL, streamed (``download.py``); a backup that
+  says which files it reads next (``read_ahead``) gets up to ``IcloudOptions.downloads`` of
+  them downloaded at once, each on a session of its own, through bounded buffers
+  (``prefetch.py``).
 
-The source is ``icloud:<apple id>``; each original's ``uid`` is its iCloud record name. Nothing
-is ever changed in iCloud here.
+The source is ``icloud:<apple id>``; each original's ``uid`` is its iCloud record name. Only
+``remove`` changes iCloud: it moves pictures to Recently Deleted (``removals.py``), for cleanup.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, BinaryIO
 
-from companion.connectors.base import ConnectOptions
+from companion.connectors.base import ConnectOptions, Removal
+from companion.connectors.icloud import removals
 from companion.connectors.icloud.account import PAGE, ZONE, Account
 from companion.connectors.icloud.download import Downloads
 from companion.connectors.icloud.options import IcloudOptions, check_apple_id, known_accounts
+from companion.connectors.icloud.prefetch import Job, Prefetch
 from companion.connectors.icloud.records import (
     DESIRED_KEYS,
     CloudFile,
@@ -56,8 +64,8 @@ def open_icloud(rest: str, options: ConnectOptions) -> IcloudConnector:
 
 
 class IcloudConnector:
-    """An Apple ID's iCloud Photos library. Satisfies ``Connector`` and ``Preparable``;
-    ``close()`` when done.
+    """An Apple ID's iCloud Photos library. Satisfies ``Connector``, ``Preparable`` and
+    ``ReadAhead``; ``close()`` when done.
 
     Signing in happens at the first use that needs it (``info`` does), as ``signin.py`` says;
     its errors (a refused password or code, web access off, a library still indexed, too many
@@ -78,6 +86,8 @@ class IcloudConnector:
         self._sleep = sleep
         self._account: Account | None = None
         self._downloads: Downloads | None = None
+        self._ahead: Prefetch | None = None
+        self._lookups = threading.Lock()  # download threads renew links through pyicloud
         self._files: dict[str, CloudFile] = {}
 
     @property
@@ -150,19 +160,44 @@ class IcloudConnector:
                 f"{asset.path} is not in the iCloud Photos library of {self.apple_id}",
                 hint="It may have been deleted since it was listed; list the library again.",
             )
+        ahead = self._ahead
+        if ahead is not None:
+            stream = ahead.take(asset.path)
+            if stream is not None:
+                return stream
+            if not ahead.knows(asset.path):  # not in the order told: drop what was read ahead
+                self._stop_read_ahead()
         if self._downloads is None:
             self._downloads = Downloads(self._icloud, self._sleep)
+        return self._start(file, self._downloads)
+
+    def read_ahead(self, assets: Sequence[Asset]) -> None:
+        """Start downloading ``assets`` in this order, up to ``IcloudOptions.downloads`` at
+        once, each on a session of its own (``ReadAhead``, ``prefetch.py``)."""
+        self._stop_read_ahead()
+        files = [self._files[a.path] for a in assets if a.path in self._files]
+        if not files:
+            return
+        jobs = [Job(f.asset.path, functools.partial(self._start, f)) for f in files]
+        self._ahead = Prefetch(
+            jobs, self._icloud.downloads, lambda: Downloads(self._icloud, self._sleep)
+        )
+
+    def _start(self, file: CloudFile, downloads: Downloads) -> BinaryIO:
         link_now = Link(file.url, file.asset.size)
-        return self._downloads.open(asset.path, link_now, lambda: self._refresh(file))
+        return downloads.open(file.asset.path, link_now, lambda: self._refresh(file))
+
+    def _stop_read_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.stop()
 
     def _refresh(self, file: CloudFile) -> Link | None:
         """Where ``file`` can be downloaded now and its size, from its records as they are
-        now; None if iCloud no longer has it."""
-        found = {
-            r.get("recordName"): r
-            for r in self.account.lookup([file.record, file.master])
-            if "serverErrorCode" not in r
-        }
+        now; None if iCloud no longer has it. One at a time: pyicloud's session is not shared."""
+        with self._lookups:
+            records = self.account.lookup([file.record, file.master])
+        found = {r.get("recordName"): r for r in records if "serverErrorCode" not in r}
         asset, master = found.get(file.record), found.get(file.master)
         if asset is None or master is None:
             return None
@@ -170,6 +205,7 @@ class IcloudConnector:
 
     def close(self) -> None:
         """Close the HTTP connections; the session stays kept. Safe to call twice."""
+        self._stop_read_ahead()
         downloads, self._downloads = self._downloads, None
         if downloads is not None:
             downloads.close()
@@ -181,6 +217,47 @@ class IcloudConnector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # Cleanup (``Remover``, ``RemovalChecker``): pictures moved to Recently Deleted, throttled,
+    # each confirmed by reading its record again (``removals.py``).
+    _throttle: removals.Throttle | None = None
+    _listed_everything = False
+
+    def remove(self, assets: Sequence[Asset], *, quarantine: Path | None) -> list[Removal]:
+        """Move each asset's picture to Recently Deleted; a quarantine folder is refused."""
+        removals.refuse_quarantine(quarantine)
+        if not assets:
+            return []
+        if self._throttle is None:
+            self._throttle = removals.Throttle(self._sleep)
+        return removals.remove(self.account, self._file_of, assets, self._throttle)
+
+    def removal_states(self, assets: Sequence[Asset]) -> list[Removal]:
+        """What iCloud shows now for each asset's picture (reads only)."""
+        names = [self._record_of(asset, assets) for asset in assets]
+        return removals.removal_states(self.account, names, assets)
+
+    def _file_of(self, asset: Asset) -> CloudFile | None:
+        """The listed file ``asset`` is; the library, hidden and deleted alike, listed once
+        when it was not listed yet."""
+        if asset.path not in self._files and not self._listed_everything:
+            self._listed_everything = True
+            for index in (LIBRARY, HIDDEN, RECENTLY_DELETED):
+                for found, master in self._walk(index):
+                    for _ in self._listed(found, master):
+                        pass
+        return self._files.get(asset.path)
+
+    def _record_of(self, asset: Asset, others: Sequence[Asset]) -> str | None:
+        """The record name of ``asset``'s picture: listed, its own ``uid``, its original's
+        among ``others`` (a Live Photo movie, an edit), else from a listing of everything."""
+        if asset.path in self._files:
+            return self._files[asset.path].record
+        original = next((o for o in others if o.uid and _same_picture(o, asset)), None)
+        if original is not None:
+            return original.uid
+        file = self._file_of(asset)
+        return file.record if file is not None else None
 
 
 def _page(index: str, rank: int) -> dict[str, Any]:
@@ -227,3 +304,10 @@ def _choose_account(icloud: IcloudOptions, options: ConnectOptions) -> str:
         "'companion icloud login APPLE_ID'.",
     )
     return check_apple_id(answer)
+
+
+def _same_picture(original: Asset, other: Asset) -> bool:
+    """Whether ``other`` is ``original`` itself, its Live Photo movie or its edit."""
+    if original.path in (other.path, other.edited_of):
+        return True
+    return other.live_group is not None and other.live_group == original.live_group

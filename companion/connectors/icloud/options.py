@@ -56,8 +56,8 @@ class IcloudOptions:
     variables ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE`` cannot override it). ``session_dir``:
     where sessions are kept, one folder per Apple ID (None: companion's private state folder).
     ``code``: a two-factor code given up front (``--code``), used instead of asking. ``downloads``:
-    how many files may be downloaded at once (for the parallel downloads to come: files are
-    downloaded one at a time so far).
+    how many files a backup downloads at once, each on an HTTP session of its own
+    (``prefetch.py``).
     """
 
     endpoints: Endpoints | None = None

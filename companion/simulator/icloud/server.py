@@ -21,7 +21,7 @@ import signal
 import tempfile
 import threading
 import weakref
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -239,8 +239,11 @@ class SimulatedICloud:
     ) -> None:
         self.stop()
 
-    def serve_forever(self) -> None:
-        """Run in the foreground until SIGINT or SIGTERM (call from the main thread)."""
+    def serve_forever(self, ready: Callable[[], None] | None = None) -> None:
+        """Run in the foreground until SIGINT or SIGTERM (call from the main thread).
+
+        ``ready`` is called once serving, with the signals already caught: what it announces
+        (an address a client waits for) can be followed by a stop at once, never mid-start."""
         finished = threading.Event()
 
         def finish(_signal: int, _frame: FrameType | None) -> None:
@@ -249,6 +252,8 @@ class SimulatedICloud:
         previous = {sig: signal.signal(sig, finish) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.start()
+            if ready is not None:
+                ready()
             while not finished.wait(0.5):
                 pass
         finally:
