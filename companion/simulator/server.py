@@ -14,16 +14,16 @@ import concurrent.futures
 import contextlib
 import logging
 import shutil
-import signal
 import ssl
 import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 
 from companion.simulator.afc import serve_afc
 from companion.simulator.device import Device, Faults, PhoneContent, Stats, TrustStore
+from companion.simulator.foreground import serve_until_stopped
 from companion.simulator.installation_proxy import serve_installation_proxy
 from companion.simulator.lockdown import serve_lockdown
 from companion.simulator.usbmuxd import serve_usbmux
@@ -135,26 +135,9 @@ class Simulator:
         self._on_loop(Device.plug)
 
     def serve_forever(self, ready: Callable[[], None] | None = None) -> None:
-        """Run in the foreground until SIGINT or SIGTERM (call from the main thread).
-
-        ``ready`` is called once serving, with the signals already caught: what it announces
-        (an address a client waits for) can be followed by a stop at once, never mid-start."""
-        finished = threading.Event()
-
-        def finish(_signal: int, _frame: FrameType | None) -> None:
-            finished.set()
-
-        previous = {sig: signal.signal(sig, finish) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            self.start()
-            if ready is not None:
-                ready()
-            while not finished.wait(0.5):
-                pass
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            self.stop()
+        """Run in the foreground until SIGINT or SIGTERM (call from the main thread); ``ready``
+        announces the address once the signals are caught (``serve_until_stopped``)."""
+        serve_until_stopped(self.start, self.stop, ready)
 
     def _on_loop(self, action: Callable[[Device], None]) -> None:
         """Run ``action`` on the simulator's loop (or directly when it is not running)."""

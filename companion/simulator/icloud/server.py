@@ -17,15 +17,15 @@ from __future__ import annotations
 import logging
 import secrets
 import shutil
-import signal
 import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 
+from companion.simulator.foreground import serve_until_stopped
 from companion.simulator.icloud.auth import Account, Idmsa, Tokens, json_object
 from companion.simulator.icloud.cloudkit import Database
 from companion.simulator.icloud.faults import Counters, Faults, Stats
@@ -240,26 +240,9 @@ class SimulatedICloud:
         self.stop()
 
     def serve_forever(self, ready: Callable[[], None] | None = None) -> None:
-        """Run in the foreground until SIGINT or SIGTERM (call from the main thread).
-
-        ``ready`` is called once serving, with the signals already caught: what it announces
-        (an address a client waits for) can be followed by a stop at once, never mid-start."""
-        finished = threading.Event()
-
-        def finish(_signal: int, _frame: FrameType | None) -> None:
-            finished.set()
-
-        previous = {sig: signal.signal(sig, finish) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            self.start()
-            if ready is not None:
-                ready()
-            while not finished.wait(0.5):
-                pass
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            self.stop()
+        """Run in the foreground until SIGINT or SIGTERM (call from the main thread); ``ready``
+        announces the address once the signals are caught (``serve_until_stopped``)."""
+        serve_until_stopped(self.start, self.stop, ready)
 
     def _remove_folder(self) -> None:
         if self._cleanup is not None:
