@@ -4,6 +4,7 @@ by every command that reads it, never hides the photos the other segments descri
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -212,6 +213,25 @@ def test_repair_fills_a_gap_and_the_vault_is_clean_again(
     assert report["filled"] == ["00000002.age"]
     assert len(report["recovered"]) == len(only_in_first([rolls[1], rolls[0], rolls[2]]))
     assert cli(pass_file, "ls")[0] == 0
+
+
+def test_repair_leaves_a_whole_catalogue_alone(
+    setup: tuple[Path, Path, list[Path]],
+) -> None:
+    """Objects no record names in a whole catalogue are an interrupted backup's: the next
+    backup records them under their own paths, so a repair must not list them twice."""
+    vault, pass_file, _rolls = setup
+    with Vault.open(vault, PASSPHRASE, write=True) as opened:  # an orphan, as a crash leaves
+        opened.objects.put(io.BytesIO(b"\xff\xd8\xff written, never recorded"), None, "x")
+    before = segments(vault)
+    code, out, err = cli(pass_file, "verify", "--full", "--repair", "--json")
+    assert code == 0, err
+    report = json.loads(out)["repair"]
+    assert report["recovered"] == [] and report["filled"] == [] and report["set_aside"] == []
+    published = [p for p in segments(vault) if p not in before]
+    assert len(published) == 1  # the full check's own verified events, no repair segment
+    with Vault.open(vault, PASSPHRASE) as opened:
+        assert not [s for s in opened.assets() if s.asset.source == "recovered"]
 
 
 def test_repair_needs_full(setup: tuple[Path, Path, list[Path]]) -> None:

@@ -105,9 +105,16 @@ class _HeadAndHash:
 
 
 def repair(vault: Vault, describe: Describe) -> RepairReport:
-    """Make the catalogue whole again (see the module's text). Needs write access."""
+    """Make the catalogue whole again (see the module's text). Needs write access.
+
+    A whole catalogue is left alone: objects no record names are then what an interrupted
+    backup left, and its next run records them under their own paths (vault-format.md,
+    section 8); recording them under ``recovered/`` too would list each photo twice.
+    """
     report = RepairReport()
     found = check_catalogue(vault)
+    if found.ok:
+        return report
     for problem in found.problems:
         if problem.trouble is Trouble.DAMAGED:
             vault.catalogue.set_aside(problem.segment)
