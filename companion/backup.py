@@ -37,10 +37,10 @@ from companion.connectors import (
 )
 from companion.connectors.base import Selective
 from companion.connectors.signature import HEAD_BYTES, unreadable
-from companion.errors import DeviceDisconnected, SourceUnavailable
+from companion.errors import CloudOnly, DeviceDisconnected, SourceUnavailable
 from companion.model import Asset, BackupReport, EventKind, VaultEvent
 from companion.tap import Tap
-from companion.vault import Vault
+from companion.vault import Vault, cloudonly
 from companion.vault.objects import StoredObject
 from companion.vault.pool import Fetch, auto_workers
 
@@ -185,6 +185,7 @@ class VaultStore:
     def __init__(self, vault: Vault, jobs: int | None = None) -> None:
         self.vault = vault
         self.jobs = jobs
+        self._cloud_only: list[Asset] = []  # originals the source keeps in iCloud only
 
     def holds(self, asset: Asset) -> bool:
         return self.vault.holds_unchanged(asset)
@@ -195,6 +196,14 @@ class VaultStore:
         return auto_workers(sum(a.size for a in assets), len(assets))
 
     def store_all(
+        self, assets: list[Asset], fetch: Fetch, shared: Fetch | None, progress: Progress
+    ) -> Iterator[tuple[Asset, Result]]:
+        for asset, result in self._store_all(assets, fetch, shared, progress):
+            if isinstance(result, CloudOnly):
+                self._cloud_only.append(asset)
+            yield asset, result
+
+    def _store_all(
         self, assets: list[Asset], fetch: Fetch, shared: Fetch | None, progress: Progress
     ) -> Iterator[tuple[Asset, Result]]:
         workers = self._workers(assets) if shared is not None else 1
@@ -256,6 +265,7 @@ class VaultStore:
             ("new", report.new),
             ("skipped", report.skipped),
         )
+        cloudonly.note(self.vault, self._cloud_only)
         self.vault.record_event(
             VaultEvent(
                 kind=EventKind.BACKUP, at=self.vault.now(), source=report.source, counts=counts

@@ -198,6 +198,9 @@ class EventKind(StrEnum):
     REMOVAL_CONFIRMED = "removal_confirmed"  # the source was read again: it is gone or trashed
     REMOVAL_REFUSED = "removal_refused"  # not removed: the vault's copy was not verified whole
     REPAIRED = "repaired"  # the catalogue was made whole again (``detail``: what was done)
+    # a source held only a preview of this file, its original in iCloud (``detail``: how the
+    # source's library names it, for matching with an iCloud backup: vault/cloudonly.py)
+    CLOUD_ONLY = "cloud_only"
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,12 +82,13 @@ def connector(
     *,
     code: str | None = None,
     sleep: Any = None,
+    albums: tuple[str, ...] = (),
+    shared: bool = True,
     **options: Any,
 ) -> IcloudConnector:
     """An iCloud connector to ``icloud``'s account; ``prompt`` None: nobody to ask."""
-    connect_options = ConnectOptions(
-        prompt=prompt, per_connector=(settings(icloud, sessions, code),), **options
-    )
+    chosen = dataclasses.replace(settings(icloud, sessions, code), albums=albums, shared=shared)
+    connect_options = ConnectOptions(prompt=prompt, per_connector=(chosen,), **options)
     return IcloudConnector(icloud.apple_id, connect_options, sleep=sleep or Sleeps())
 
 

@@ -25,7 +25,7 @@ from companion.cli.common import (
 )
 from companion.cli.sources import connect_options
 from companion.connectors import connect, source_help
-from companion.errors import PartialFailure
+from companion.errors import PartialFailure, UsageError
 from companion.model import Asset, BackupReport
 from companion.usecases.backup import back_up, plan_backup
 
@@ -91,6 +91,15 @@ def backup(
             help="Also back up what the iPhone keeps in Recently Deleted.",
         ),
     ] = False,
+    album: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--album",
+            metavar="NAME",
+            help="With --from icloud: back up only the pictures of this album (repeat for "
+            "several; letter case aside). Each file records its albums either way.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Back up an iPhone's photos and videos (or a folder's) into the vault, incrementally.
@@ -102,7 +111,8 @@ def backup(
     listed too (exit 4).
     """
     ref = vault_ref(vault, passphrase_file)
-    options = connect_options(usbmux, trust_timeout, include_trashed=include_trashed)
+    albums = _albums(source, album)
+    options = connect_options(usbmux, trust_timeout, include_trashed=include_trashed, albums=albums)
     connector = connect(source, options)
     with closing_connector(connector):
         if dry_run:
@@ -112,6 +122,17 @@ def backup(
                 report = back_up(connector, ref, jobs=jobs, progress=progress)
     _render(report, as_json)
     _partial(report)
+
+
+def _albums(source: str, names: list[str] | None) -> tuple[str, ...]:
+    """``--album``'s names, refused for a source other than iCloud before anything is opened."""
+    wanted = tuple(name.strip() for name in names or () if name.strip())
+    if wanted and source.split(":", 1)[0].strip().lower() != "icloud":
+        raise UsageError(
+            "--album chooses albums of an iCloud Photos library",
+            hint="Use it with --from icloud; a USB or folder backup takes the whole camera roll.",
+        )
+    return wanted
 
 
 def _partial(report: BackupReport) -> None:

@@ -60,6 +60,15 @@ def demo(
         ),
     ] = Path("companion-demo"),
     seed: Annotated[int, typer.Option("--seed", help="Which sample iPhone to simulate.")] = 7,
+    icloud: Annotated[
+        bool,
+        typer.Option(
+            "--icloud",
+            help="Also the iCloud side: the simulated iPhone keeps a few photos as previews "
+            "only (Optimize iPhone Storage), and a simulated iCloud holding their originals "
+            "is signed in to and backed up.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the whole journey on a simulated iPhone: no phone needed, nothing of yours touched.
@@ -70,6 +79,8 @@ def demo(
     them and checks that each one comes back byte for byte. Then it scans the vault for private
     shots (the simulated phone has a card screenshot, a 2FA QR code, recovery words and photos
     taken at home) and writes the photo-permission checklist for its apps, in English and French.
+    With --icloud, a simulated iCloud (a local HTTPS server) is signed in to, with a two-factor
+    code, and backed up: the originals the iPhone kept there only arrive in the vault.
     On a terminal, each step shows a progress bar and how long it took.
     """
     existing = next((p for p in (workdir, *workdir.parents) if p.exists()), workdir)
@@ -83,7 +94,9 @@ def demo(
     from companion.demo import DEMO_PASSPHRASE, run_demo  # loads Pillow and the USB stack
 
     say = (lambda _line: None) if as_json else typer.echo
-    report = run_demo(workdir, say, seed=seed, view=_TerminalView(enabled=not as_json))
+    report = run_demo(
+        workdir, say, seed=seed, view=_TerminalView(enabled=not as_json), icloud=icloud
+    )
     if as_json:
         emit_json(report)
         return
@@ -94,6 +107,7 @@ def demo(
     typer.echo(
         f"  backup     {first.new} new files stored ({human_bytes(first.bytes_read)}), "
         f"{first.skipped} already in the vault, {first.deduplicated} duplicates stored once"
+        + (f", {len(first.failed)} not readable on the iPhone" if first.failed else "")
     )
     typer.echo(f"  again      {second.new} new, {second.skipped} unchanged and not read")
     typer.echo(
@@ -116,6 +130,19 @@ def demo(
         "vault, ready to take off the phone (dry run: nothing touched)"
     )
     typer.echo(f"  checklist  {', '.join(str(p) for p in report.checklists)}")
+    if report.icloud is not None:
+        from_icloud = report.icloud.backup
+        typer.echo(
+            f"  icloud     {from_icloud.new} new files from {report.icloud.apple_id}'s simulated "
+            f"iCloud, {from_icloud.deduplicated} already in the vault from the iPhone (stored "
+            "once)"
+        )
+        for found in report.icloud.previews:
+            got = found.from_icloud_by_identifier + found.from_icloud_by_name_and_time
+            typer.echo(
+                f"  previews   {got} of the {found.recorded} originals the iPhone kept in iCloud "
+                f"only are now in the vault, {found.missing} missing"
+            )
     typer.echo("")
     typer.echo("Try next:")
     hints = (

@@ -20,17 +20,18 @@ def connect_options(
     include_trashed: bool = False,
     notify: bool = True,
     icloud_code: str | None = None,
+    albums: tuple[str, ...] = (),
 ) -> ConnectOptions:
-    """``ConnectOptions`` from ``--usbmux``, ``--trust-timeout``, ``--include-trashed`` and
-    ``--code`` (``icloud_code``). Lines for the person go to standard error (none without
-    ``notify``, e.g. with ``--json``); a source asks its questions on the terminal, and nobody
-    is asked without one."""
+    """``ConnectOptions`` from ``--usbmux``, ``--trust-timeout``, ``--include-trashed``,
+    ``--code`` (``icloud_code``) and ``--album`` (``albums``, iCloud's). Lines for the person go
+    to standard error (none without ``notify``, e.g. with ``--json``); a source asks its
+    questions on the terminal, and nobody is asked without one."""
     return ConnectOptions(
         notify=(lambda line: typer.echo(line, err=True)) if notify else None,
         prompt=terminal.prompter(),
         include_trashed=include_trashed,
         per_connector=(
             UsbOptions(usbmux_address=usbmux, trust_timeout=trust_timeout),
-            from_environment(icloud_code),
+            from_environment(icloud_code, albums),
         ),
     )

@@ -59,6 +59,7 @@ def status(
     typer.echo(f"  passphrases {summary.passphrases}")
     _shared_lines(summary)
     _removal_lines(summary)
+    _cloud_only_lines(summary)
 
 
 def _backup_lines(summary: VaultStatus) -> None:
@@ -114,3 +115,17 @@ def _removal_lines(summary: VaultStatus) -> None:
             f"removed, {trail.confirmed} confirmed gone or deleted, {trail.refused} refused "
             f"(last {trail.last:%Y-%m-%d %H:%M} UTC)"
         )
+
+
+def _cloud_only_lines(summary: VaultStatus) -> None:
+    """Per source that held previews only (Optimize iPhone Storage): where the originals are."""
+    for found in summary.cloud_only:
+        from_icloud = found.from_icloud_by_identifier + found.from_icloud_by_name_and_time
+        typer.echo(
+            f"  previews    {printable(found.source)}: {found.recorded} originals were in iCloud "
+            f"only; in the vault now: {from_icloud} from iCloud ({found.from_icloud_by_identifier}"
+            f" by identifier, {found.from_icloud_by_name_and_time} by file name and capture time)"
+            f", {found.from_source} from the phone itself; {found.missing} still missing"
+        )
+        if found.missing:
+            typer.echo("              back them up from iCloud: companion backup --from icloud")

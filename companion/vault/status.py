@@ -9,6 +9,8 @@ from datetime import datetime
 from itertools import combinations
 
 from companion.model import AssetKind, EventKind, StoredAsset, VaultEvent
+from companion.vault import cloudonly
+from companion.vault.cloudonly import CloudOnlyFiles
 from companion.vault.unlock import key_files
 from companion.vault.vault import Vault
 
@@ -92,6 +94,7 @@ class VaultStatus:
     segments: int
     passphrases: int
     removals: tuple[Removals, ...] = ()  # by source, per cleanup's audit trail
+    cloud_only: tuple[CloudOnlyFiles, ...] = ()  # by source: previews only, originals found?
 
 
 def summarize(vault: Vault) -> VaultStatus:
@@ -129,6 +132,7 @@ def summarize(vault: Vault) -> VaultStatus:
         segments=len(vault.index.segments()),
         passphrases=len(key_files(vault.root)),
         removals=_removals(vault),
+        cloud_only=cloudonly.summarize(vault, assets),
     )
 
 

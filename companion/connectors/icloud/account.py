@@ -126,14 +126,24 @@ class Account:
         """One ``records/query`` answer (a page of an index)."""
         return self._cloudkit("records/query", body)
 
+    def zones(self) -> list[dict[str, Any]]:
+        """The zones of the Photos database: the person's library (``PrimarySync``) and each
+        shared library they take part in (``SharedSync-...``), as iCloud names them."""
+        answer = self._cloudkit("zones/list", {})
+        zones = answer.get("zones")
+        return [z for z in zones or () if isinstance(z, dict) and isinstance(z.get("zoneID"), dict)]
+
     def lookup(
-        self, names: Sequence[str], keys: Sequence[str] = DESIRED_KEYS
+        self,
+        names: Sequence[str],
+        keys: Sequence[str] = DESIRED_KEYS,
+        zone: Mapping[str, Any] = ZONE,
     ) -> list[dict[str, Any]]:
         """The records of these names, as they are now, with the fields ``keys``; a name iCloud
         no longer has gives an entry with a ``serverErrorCode``."""
         body = {
             "records": [{"recordName": name} for name in names],
-            "zoneID": ZONE,
+            "zoneID": dict(zone),
             "desiredKeys": list(keys),
         }
         return _records(self._cloudkit("records/lookup", body))

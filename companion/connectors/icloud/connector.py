@@ -4,12 +4,11 @@
 computer (``companion icloud login``), and asks for the Apple ID when there is none.
 
 What is read, and how:
-- the library's indexes, one page of 200 records (100 pictures) per request, walked by rank
-  from 0 (``startRank``, ascending: oldest first): the library, the Hidden album, and with
-  ``include_trashed`` Recently Deleted. A page that fails (iCloud asks to slow down, the web
-  session expires) is asked again at the same rank, so one hiccup never restarts a 50,000-item
-  listing; no file is downloaded while listing, and the fields asked for are only those read
-  (``records.DESIRED_KEYS``);
+- the library's indexes, page by page by rank (``listing.py``): the person's library and each
+  shared library they take part in (``IcloudOptions.shared``), the Hidden album, with
+  ``include_trashed`` Recently Deleted; or only the pictures of some albums
+  (``IcloudOptions.albums``). Each picture's files carry the names of the albums holding it
+  (``albums.py``);
 - each picture's files as ``records.files_of`` names them: the original, its Live Photo movie,
   its edit's full-size render;
 - each file's bytes from its signed download URL, streamed (``download.py``); a backup that
@@ -18,7 +17,8 @@ What is read, and how:
   (``prefetch.py``).
 
 The source is ``icloud:<apple id>``; each original's ``uid`` is its iCloud record name. Only
-``remove`` changes iCloud: it moves pictures to Recently Deleted (``removals.py``), for cleanup.
+``remove`` changes iCloud: it moves pictures of the person's own library to Recently Deleted
+(``removals.py``), for cleanup; a shared library's are refused (they belong to every participant).
 """
 
 from __future__ import annotations
@@ -27,25 +27,17 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from companion.connectors.base import ConnectOptions, Removal
-from companion.connectors.icloud import removals
-from companion.connectors.icloud.account import PAGE, ZONE, Account
+from companion.connectors.icloud import listing, removals
+from companion.connectors.icloud.account import ZONE, Account
 from companion.connectors.icloud.download import Downloads
 from companion.connectors.icloud.options import IcloudOptions, check_apple_id, known_accounts
 from companion.connectors.icloud.prefetch import Job, Prefetch
-from companion.connectors.icloud.records import (
-    DESIRED_KEYS,
-    CloudFile,
-    Link,
-    Record,
-    files_of,
-    link,
-    pairs,
-)
+from companion.connectors.icloud.records import CloudFile, Link, files_of, link
 from companion.errors import SourceUnavailable, UsageError
 from companion.model import Asset, DeviceInfo
 
@@ -53,9 +45,7 @@ __all__ = ["IcloudConnector", "open_icloud"]
 
 log = logging.getLogger(__name__)
 
-LIBRARY = "CPLAssetAndMasterByAssetDateWithoutHiddenOrDeleted"
-HIDDEN = "CPLAssetAndMasterHiddenByAssetDate"
-RECENTLY_DELETED = "CPLAssetAndMasterDeletedByExpungedDate"
+RENEW_BATCH = 100  # record names renewed by one lookup when download links expire
 
 
 def open_icloud(rest: str, options: ConnectOptions) -> IcloudConnector:
@@ -89,6 +79,9 @@ class IcloudConnector:
         self._ahead: Prefetch | None = None
         self._lookups = threading.Lock()  # download threads renew links through pyicloud
         self._files: dict[str, CloudFile] = {}
+        self._zones: list[listing.Zone] | None = None
+        self._zone_ids: dict[str, Mapping[str, Any]] = {}
+        self._renewed: dict[str, Link] = {}  # links renewed ahead of their downloads
 
     @property
     def apple_id(self) -> str:
@@ -121,37 +114,33 @@ class IcloudConnector:
         )
 
     def list_assets(self) -> Iterator[Asset]:
-        indexes = [LIBRARY, HIDDEN] + ([RECENTLY_DELETED] if self._options.include_trashed else [])
-        seen: set[str] = set()
-        for index in indexes:
-            for asset, master in self._walk(index):
-                record = str(asset.get("recordName"))
-                if record in seen:  # an index that moved under the walk repeats one
-                    continue
-                seen.add(record)
-                yield from self._listed(asset, master)
+        for found in self._walk(trashed=self._options.include_trashed, albums=self._icloud.albums):
+            yield from self._listed(found)
 
-    def _listed(self, asset: Record, master: Record) -> Iterator[Asset]:
-        files = files_of(self.source, asset, master)
-        if any(_clashes(self._files.get(f.asset.path), f) for f in files):
-            files = files_of(self.source, asset, master, whole_tag=True)
-        for file in files:
+    def _walk(self, *, trashed: bool, albums: tuple[str, ...] = ()) -> Iterator[listing.Found]:
+        chosen = self._zones
+        if chosen is None:
+            chosen = self._zones = listing.zones(self.account, shared=self._icloud.shared)
+        return listing.walk(self.account, chosen, trashed=trashed, only_albums=albums)
+
+    def _listed(self, found: listing.Found) -> Iterator[Asset]:
+        def files(whole_tag: bool) -> list[CloudFile]:
+            return files_of(
+                self.source,
+                found.asset,
+                found.master,
+                whole_tag=whole_tag,
+                albums=found.albums,
+                zone=found.zone.name,
+            )
+
+        listed = files(False)
+        if any(_clashes(self._files.get(f.asset.path), f) for f in listed):
+            listed = files(True)
+        for file in listed:
             self._files[file.asset.path] = file
+            self._zone_ids.setdefault(file.zone, found.zone.zone_id)
             yield file.asset
-
-    def _walk(self, index: str) -> Iterator[tuple[Record, Record]]:
-        """Every picture of an index, page by page from rank 0, until an empty page."""
-        rank = 0
-        while True:
-            answer = self.account.query(_page(index, rank))
-            records = [r for r in answer.get("records", []) if isinstance(r, dict)]
-            found = pairs(records)
-            pictures = sum(1 for r in records if r.get("recordType") == "CPLAsset")
-            if pictures == 0:
-                return
-            log.debug("%s: %d pictures from rank %d", index, pictures, rank)
-            yield from found
-            rank += pictures
 
     def open(self, asset: Asset) -> BinaryIO:
         file = self._files.get(asset.path)
@@ -184,7 +173,9 @@ class IcloudConnector:
         )
 
     def _start(self, file: CloudFile, downloads: Downloads) -> BinaryIO:
-        link_now = Link(file.url, file.asset.size)
+        with self._lookups:
+            renewed = self._renewed.pop(file.asset.path, None)
+        link_now = Link(renewed.url if renewed else file.url, file.asset.size)
         return downloads.open(file.asset.path, link_now, lambda: self._refresh(file))
 
     def _stop_read_ahead(self) -> None:
@@ -194,14 +185,41 @@ class IcloudConnector:
 
     def _refresh(self, file: CloudFile) -> Link | None:
         """Where ``file`` can be downloaded now and its size, from its records as they are
-        now; None if iCloud no longer has it. One at a time: pyicloud's session is not shared."""
+        now; None if iCloud no longer has it. Links expire together (an hour or so after the
+        listing), so one lookup renews the links of the files listed after this one too
+        (``RENEW_BATCH`` records), kept for when their downloads need them. One lookup at a
+        time: pyicloud's session is not shared."""
         with self._lookups:
-            records = self.account.lookup([file.record, file.master])
-        found = {r.get("recordName"): r for r in records if "serverErrorCode" not in r}
+            if file.asset.path in self._renewed:
+                return self._renewed.pop(file.asset.path)
+            batch = self._next_files(file)
+            names = list(dict.fromkeys(n for f in batch for n in (f.record, f.master)))
+            records = self.account.lookup(names, zone=self._zone_id(file))
+            found = {r.get("recordName"): r for r in records if "serverErrorCode" not in r}
+            for other in batch[1:]:
+                asset, master = found.get(other.record), found.get(other.master)
+                renewed = link(asset, master, other.role) if asset and master else None
+                if renewed is not None:
+                    self._renewed[other.asset.path] = renewed
         asset, master = found.get(file.record), found.get(file.master)
         if asset is None or master is None:
             return None
         return link(asset, master, file.role)
+
+    def _next_files(self, file: CloudFile) -> list[CloudFile]:
+        """``file`` and the files listed after it in its zone, up to ``RENEW_BATCH`` records."""
+        order = list(self._files)
+        start = order.index(file.asset.path) if file.asset.path in order else len(order)
+        batch, names = [file], {file.record, file.master}
+        for path in order[start + 1 :]:
+            other = self._files[path]
+            if other.zone != file.zone or path in self._renewed:
+                continue
+            if len(names | {other.record, other.master}) > RENEW_BATCH:
+                break
+            names |= {other.record, other.master}
+            batch.append(other)
+        return batch
 
     def close(self) -> None:
         """Close the HTTP connections; the session stays kept. Safe to call twice."""
@@ -242,11 +260,13 @@ class IcloudConnector:
         when it was not listed yet."""
         if asset.path not in self._files and not self._listed_everything:
             self._listed_everything = True
-            for index in (LIBRARY, HIDDEN, RECENTLY_DELETED):
-                for found, master in self._walk(index):
-                    for _ in self._listed(found, master):
-                        pass
+            for found in self._walk(trashed=True):
+                for _ in self._listed(found):
+                    pass
         return self._files.get(asset.path)
+
+    def _zone_id(self, file: CloudFile) -> Mapping[str, Any]:
+        return self._zone_ids.get(file.zone, ZONE)
 
     def _record_of(self, asset: Asset, others: Sequence[Asset]) -> str | None:
         """The record name of ``asset``'s picture: listed, its own ``uid``, its original's
@@ -258,29 +278,6 @@ class IcloudConnector:
             return original.uid
         file = self._file_of(asset)
         return file.record if file is not None else None
-
-
-def _page(index: str, rank: int) -> dict[str, Any]:
-    return {
-        "query": {
-            "recordType": index,
-            "filterBy": [
-                {
-                    "fieldName": "startRank",
-                    "comparator": "EQUALS",
-                    "fieldValue": {"type": "INT64", "value": rank},
-                },
-                {
-                    "fieldName": "direction",
-                    "comparator": "EQUALS",
-                    "fieldValue": {"type": "STRING", "value": "ASCENDING"},
-                },
-            ],
-        },
-        "zoneID": ZONE,
-        "resultsLimit": PAGE,
-        "desiredKeys": DESIRED_KEYS,
-    }
 
 
 def _clashes(known: CloudFile | None, new: CloudFile) -> bool:

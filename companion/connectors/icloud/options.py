@@ -57,7 +57,9 @@ class IcloudOptions:
     where sessions are kept, one folder per Apple ID (None: companion's private state folder).
     ``code``: a two-factor code given up front (``--code``), used instead of asking. ``downloads``:
     how many files a backup downloads at once, each on an HTTP session of its own
-    (``prefetch.py``).
+    (``prefetch.py``). ``albums``: back up only the pictures of the albums so named (none: the
+    whole library). ``shared``: also list the iCloud Shared Photo Libraries the person takes
+    part in.
     """
 
     endpoints: Endpoints | None = None
@@ -65,6 +67,8 @@ class IcloudOptions:
     session_dir: Path | None = None
     code: str | None = None
     downloads: int = DOWNLOADS
+    albums: tuple[str, ...] = ()
+    shared: bool = True
 
     def __post_init__(self) -> None:
         if self.downloads < 1:
@@ -128,12 +132,13 @@ def _has_session(folder: Path) -> bool:
     return False
 
 
-def from_environment(code: str | None = None) -> IcloudOptions:
+def from_environment(code: str | None = None, albums: tuple[str, ...] = ()) -> IcloudOptions:
     """The options a command gives the iCloud connector: Apple's iCloud, or the simulated one
-    when ``COMPANION_ICLOUD_SIMULATOR`` names it; ``code`` from ``--code``."""
+    when ``COMPANION_ICLOUD_SIMULATOR`` names it; ``code`` from ``--code``, ``albums`` from
+    ``--album``."""
     given = os.environ.get(SIMULATOR_ENV, "").strip()
     if not given:
-        return IcloudOptions(code=code)
+        return IcloudOptions(code=code, albums=albums)
     info = _simulator_info(given)
     try:
         endpoints = Endpoints(
@@ -147,7 +152,7 @@ def from_environment(code: str | None = None) -> IcloudOptions:
         raise _bad_simulator(
             f"{SIMULATOR_ENV} does not describe a simulated iCloud ({exc})"
         ) from exc
-    return IcloudOptions(endpoints=endpoints, ca_path=ca_path, code=code)
+    return IcloudOptions(endpoints=endpoints, ca_path=ca_path, code=code, albums=albums)
 
 
 def _simulator_info(given: str) -> dict[str, object]:

@@ -7,14 +7,16 @@ holding its ``size`` and a signed ``downloadURL`` that expires after a while.
 
 Paths are ``<YYYY>/<MM>/<name>_<TAG><.ext>``: the year and month of the capture (in the time zone
 it was taken in), the file's own name, and ``TAG``, the first 8 letters and digits of the asset's
-record name. iCloud keeps many files of one name (``IMG_0001.JPG`` from every phone and camera),
-so the name alone is not unique, and a suffix given only on a clash would rename a file when
-another one arrives; the record name never changes for the life of the asset, so neither does
-its path. The name as the person knows it is the asset's ``original_name``. The three files of a
-picture share the tag: ``IMG_0005_C8B1A80B.HEIC``, its Live Photo movie ``IMG_0005_C8B1A80B.MOV``
-(same ``live_group``), its edit ``IMG_E0005_C8B1A80B.JPG`` (``edited_of`` the original), as
-Apple names an edit in an export. The modification stamp is the capture time: it changes only
-when the person changes the date, so a re-run skips what it stored (same path, size and stamp).
+record name; a shared library's pictures (an iCloud Shared Photo Library the person takes
+part in) under ``Shared Library/``. iCloud keeps many files of one name (``IMG_0001.JPG`` from
+every phone and camera), so the name alone is not unique, and a suffix given only on a clash
+would rename a file when another one arrives; the record name never changes for the life of the
+asset, so neither does its path. The name as the person knows it is the asset's
+``original_name``. The three files of a picture share the tag: ``IMG_0005_C8B1A80B.HEIC``, its
+Live Photo movie ``IMG_0005_C8B1A80B.MOV`` (same ``live_group``), its edit
+``IMG_E0005_C8B1A80B.JPG`` (``edited_of`` the original), as Apple names an edit in an export.
+The modification stamp is the capture time: it changes only when the person changes the date,
+so a re-run skips what it stored (same path, size and stamp).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from companion.model import Asset, AssetKind
 Record = Mapping[str, Any]
 
 ORIGINAL, LIVE, EDIT = "original", "live", "edit"
+PRIMARY = "PrimarySync"  # the zone of the person's own library
+SHARED_FOLDER = "Shared Library"  # where a shared library's pictures are listed
 # Where each file lives: (record type, field prefix) -> its size and URL are in <prefix>Res.
 _FIELDS = {
     ORIGINAL: ("CPLMaster", ("resOriginal",)),
@@ -87,6 +91,7 @@ class CloudFile:
     master: str
     role: str
     url: str
+    zone: str = PRIMARY
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +120,18 @@ def pairs(records: Iterable[Record]) -> list[tuple[Record, Record]]:
 
 
 def files_of(
-    source: str, asset: Record, master: Record, *, whole_tag: bool = False
+    source: str,
+    asset: Record,
+    master: Record,
+    *,
+    whole_tag: bool = False,
+    albums: tuple[str, ...] = (),
+    zone: str = PRIMARY,
 ) -> list[CloudFile]:
-    """The files of one picture (original, Live Photo movie, edit), as assets of ``source``.
-    ``whole_tag``: the whole record name in the paths, for the rare picture whose short tag and
-    name are another's."""
+    """The files of one picture (original, Live Photo movie, edit), as assets of ``source``,
+    in ``albums``. ``whole_tag``: the whole record name in the paths, for the rare picture whose
+    short tag and name are another's. A picture of a shared library (``zone`` other than the
+    person's own) has its paths under ``Shared Library/``."""
     record = str(asset.get("recordName", ""))
     master_name = str(master.get("recordName", ""))
     original = link(asset, master, ORIGINAL)
@@ -129,6 +141,8 @@ def files_of(
     name = _file_name(master, record)
     stem, suffix = _split(name, _uti(master, ORIGINAL))
     folder = f"{captured.year:04d}/{captured.month:02d}"
+    if zone != PRIMARY:
+        folder = f"{SHARED_FOLDER}/{folder}"
     label = tag(record, whole=whole_tag)
     base = f"{folder}/{stem}_{label}"
     live = link(asset, master, LIVE)
@@ -145,8 +159,9 @@ def files_of(
         screenshot=_value(asset, "assetSubtypeV2") == _SCREENSHOT,
         uid=record,
         original_name=name,
+        albums=albums,
     )
-    files = [CloudFile(first, record, master_name, ORIGINAL, original.url)]
+    files = [CloudFile(first, record, master_name, ORIGINAL, original.url, zone)]
     # The movie and the edit carry the picture's date and flags, not its identity.
     other = replace(first, screenshot=None, uid=None, live_group=None)
     if live is not None:
@@ -159,7 +174,7 @@ def files_of(
             live_group=base,
             original_name=stem + movie_suffix,
         )
-        files.append(CloudFile(movie, record, master_name, LIVE, live.url))
+        files.append(CloudFile(movie, record, master_name, LIVE, live.url, zone))
     edit = link(asset, master, EDIT)
     if edit is not None:
         edit_stem = _edited_stem(stem)
@@ -172,7 +187,7 @@ def files_of(
             edited_of=first.path,
             original_name=edit_stem + edit_suffix,
         )
-        files.append(CloudFile(render, record, master_name, EDIT, edit.url))
+        files.append(CloudFile(render, record, master_name, EDIT, edit.url, zone))
     return files
 
 

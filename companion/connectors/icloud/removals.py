@@ -37,7 +37,7 @@ from typing import Any
 
 from companion.connectors.base import Removal, RemovalState
 from companion.connectors.icloud.account import Account
-from companion.connectors.icloud.records import DESIRED_KEYS, CloudFile, link
+from companion.connectors.icloud.records import DESIRED_KEYS, PRIMARY, CloudFile, link
 from companion.errors import SourceChanged, SourceUnavailable, UsageError
 from companion.model import Asset
 
@@ -141,6 +141,12 @@ def _located(find: Find, asset: Asset) -> CloudFile:
 
 
 def _trash(account: Account, file: CloudFile, asset: Asset, throttle: Throttle) -> Removal:
+    if file.zone != PRIMARY:
+        raise SourceUnavailable(
+            f"{asset.path} is in an iCloud Shared Library: moving it to Recently Deleted would "
+            "take it from everyone who shares it; it was left where it is",
+            hint="If it is yours to remove, remove it in Photos on the iPhone.",
+        )
     for attempt in range(_RETRIES + 1):
         seen = _read(account, file)
         _check_unchanged(seen, file, asset)

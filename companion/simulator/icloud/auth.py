@@ -72,6 +72,7 @@ class Account:
     code: str
     two_factor: bool
     code_by_sms: bool
+    security_keys: tuple[str, ...] = ()  # names of FIDO security keys, when it signs in with them
 
     @property
     def dsid(self) -> str:
@@ -244,6 +245,13 @@ class Idmsa:
             answer = {**verification, "trustedPhoneNumbers": [self._phone()]}
             if self.account.code_by_sms:
                 answer["mode"] = "sms"
+            if self.account.security_keys:
+                answer["keyNames"] = list(self.account.security_keys)
+                answer["fsaChallenge"] = {
+                    "challenge": "c2ltdWxhdGVkLWNoYWxsZW5nZQ",
+                    "keyHandles": ["c2ltdWxhdGVkLWtleQ"],
+                    "rpId": "apple.com",
+                }
             return json_reply(200, answer)
         two_sv: dict[str, object] = {
             "phoneNumberVerification": verification,

@@ -61,7 +61,8 @@ _ALBUM_PAGE = 100
 
 
 class Database:
-    """One account's private Photos database (the ``PrimarySync`` zone) and its empty shared one."""
+    """One zone of an account's private Photos database: its own library (``PrimarySync``) or a
+    shared library it takes part in (``SharedSync-<id>``)."""
 
     def __init__(self, library: Library, maker: RecordMaker) -> None:
         self.library = library
@@ -82,7 +83,7 @@ class Database:
     def query(self, body: Mapping[str, Any], indexing: bool) -> Answer:
         query = body.get("query")
         if not isinstance(query, dict) or not self._our_zone(body.get("zoneID")):
-            return _error(400, "BAD_REQUEST", "a query needs a query and the PrimarySync zone")
+            return _error(400, "BAD_REQUEST", "a query needs a query and a zone")
         kind = str(query.get("recordType", ""))
         filters = _filters(query.get("filterBy"))
         keys = body.get("desiredKeys")
@@ -146,7 +147,7 @@ class Database:
     def modify(self, body: Mapping[str, Any], now: datetime) -> Answer:
         operations = body.get("operations")
         if not isinstance(operations, list) or not self._our_zone(body.get("zoneID")):
-            return _error(400, "BAD_REQUEST", "a modify needs operations and the PrimarySync zone")
+            return _error(400, "BAD_REQUEST", "a modify needs operations and a zone")
         checked = [self._check(operation) for operation in operations]
         failed = any(isinstance(item, dict) for item in checked)
         if failed and body.get("atomic"):
@@ -242,7 +243,7 @@ class Database:
         return {"records": records, "syncToken": self.sync_token}
 
     def _our_zone(self, zone: object) -> bool:
-        return isinstance(zone, dict) and zone.get("zoneName") == "PrimarySync"
+        return isinstance(zone, dict) and zone.get("zoneName") == self.maker.zone["zoneName"]
 
 
 def _walk(

@@ -9,7 +9,8 @@ a file name (the server ignores that last segment, as Apple's does).
 
 Where the facts live: the original, its Live Photo movie and the file name on the ``CPLMaster``;
 dates, flags (``isHidden``, ``isFavorite``, ``isDeleted`` and ``dateExpunged``, 30 days after a
-delete), the edit (``adjustmentType``, the render as ``resJPEGFull*``) on the ``CPLAsset``.
+delete), the edit (``adjustmentType``, the render as ``resJPEGFull*``, a video's as
+``resVidFull*``) on the ``CPLAsset``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from companion.simulator.icloud.library import Album, CloudAsset, Resource
 Record = dict[str, Any]
 EXPUNGE_AFTER = timedelta(days=30)
 _LINK_LIFETIME_S = 3600
+
+
+_MOVIES = ("com.apple.quicktime-movie", "public.mpeg-4")
 
 
 def millis(when: datetime) -> int:
@@ -66,11 +70,13 @@ class Links:
 class RecordMaker:
     """Builds the records of one library's zone."""
 
-    def __init__(self, owner: str, links: Links, started: datetime) -> None:
+    def __init__(
+        self, owner: str, links: Links, started: datetime, zone_name: str = "PrimarySync"
+    ) -> None:
         self.owner = owner
         self._started_ms = millis(started)
         self.zone = {
-            "zoneName": "PrimarySync",
+            "zoneName": zone_name,
             "ownerRecordName": owner,
             "zoneType": "REGULAR_CUSTOM_ZONE",
         }
@@ -114,7 +120,8 @@ class RecordMaker:
         if asset.render is not None:
             fields["adjustmentType"] = _field("com.apple.photo", "STRING")
             fields["adjustmentRenderType"] = _field(0, "INT64")
-            fields.update(self._resource("resJPEGFull", asset.render))
+            prefix = "resVidFull" if asset.render.uti in _MOVIES else "resJPEGFull"
+            fields.update(self._resource(prefix, asset.render))
         return self._record(asset.asset_name, "CPLAsset", fields, asset, keys, asset.change_tag)
 
     def relation(self, album: Album, asset: CloudAsset) -> Record:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from companion.simulator.foreground import serve_until_stopped
 from companion.simulator.icloud.auth import Account, Idmsa, Tokens, json_object
@@ -49,6 +50,8 @@ _CLOUDKIT_KINDS = {
     "internal/records/query/batch": "count",
     "records/modify": "modify",
 }
+PRIMARY_ZONE = "PrimarySync"
+SHARED_ZONE = "SharedSync-5E1F2A3B-0C4D-4E6F-8A9B-1C2D3E4F5A6B"  # the shared library's zone
 _STOP_TIMEOUT = 10.0
 _POLL_S = 0.05  # how soon the serving thread notices stop()
 
@@ -58,9 +61,12 @@ class SimulatedICloud:
 
     ``library`` is a camera roll (``companion.simulator.media.generate_camera_roll``); the
     originals named (by media path) in ``hidden``, ``favorites`` and ``deleted`` start hidden,
-    favourite or in Recently Deleted, and ``albums`` maps album names to originals. Signing in
+    favourite or in Recently Deleted, and ``albums`` maps album names to originals.
+    ``shared_library``, another camera roll, is an iCloud Shared Photo Library the account takes
+    part in (its own zone, ``SHARED_ZONE``). Signing in
     takes ``apple_id`` and ``password``; with ``two_factor`` a new client also needs ``code``,
-    shown on a trusted device (or texted, with ``code_by_sms``). ``faults`` may be flipped while
+    shown on a trusted device (or texted, with ``code_by_sms``; with ``security_keys``, the
+    names of the FIDO keys it signs in with instead). ``faults`` may be flipped while
     it runs. ``pace_bytes_per_s`` caps each connection's download speed and
     ``pace_total_bytes_per_s`` all of them together.
     """
@@ -74,15 +80,19 @@ class SimulatedICloud:
         two_factor: bool = True,
         code: str = DEFAULT_CODE,
         code_by_sms: bool = False,
+        security_keys: Sequence[str] = (),
         hidden: Collection[str] = (),
         favorites: Collection[str] = (),
         deleted: Collection[str] = (),
         albums: Mapping[str, Sequence[str]] | None = None,
+        shared_library: Iterable[MediaItem] = (),
         faults: Faults | None = None,
         pace_bytes_per_s: float | None = None,
         pace_total_bytes_per_s: float | None = None,
     ) -> None:
-        self.account = Account(apple_id, password, code, two_factor, code_by_sms)
+        self.account = Account(
+            apple_id, password, code, two_factor, code_by_sms, tuple(security_keys)
+        )
         self.faults = faults if faults is not None else Faults()
         self._started = datetime.now(UTC)
         self._library = build_library(
@@ -93,6 +103,8 @@ class SimulatedICloud:
             deleted=deleted,
             albums=albums,
         )
+        shared = list(shared_library)
+        self._shared = build_library(shared, now=self._started) if shared else None
         self._pacing = (pace_bytes_per_s, pace_total_bytes_per_s)
         self._lock = threading.Lock()
         self._counters = Counters()
@@ -103,7 +115,7 @@ class SimulatedICloud:
         self._cleanup: weakref.finalize[..., SimulatedICloud] | None = None
         self._idmsa: Idmsa | None = None
         self._setup: Setup | None = None
-        self._database: Database | None = None
+        self._databases: dict[str, Database] = {}
         self._links: Links | None = None
 
     # Where a client connects
@@ -177,6 +189,11 @@ class SimulatedICloud:
         return tuple(self._library.assets)
 
     @property
+    def shared_assets(self) -> tuple[CloudAsset, ...]:
+        """The shared library's assets (none without one), as ``assets``."""
+        return tuple(self._shared.assets) if self._shared is not None else ()
+
+    @property
     def lock(self) -> threading.Lock:
         return self._lock
 
@@ -206,8 +223,12 @@ class SimulatedICloud:
         self._links = Links(base, secrets.token_bytes(32))
         self._idmsa = Idmsa(self.account, tokens, self._counters)
         self._setup = Setup(self.account, tokens, self.faults, base)
-        maker = RecordMaker(self.account.owner, self._links, self._started)
-        self._database = Database(self._library, maker)
+        owner = self.account.owner
+        maker = RecordMaker(owner, self._links, self._started)
+        self._databases = {PRIMARY_ZONE: Database(self._library, maker)}
+        if self._shared is not None:
+            maker = RecordMaker(owner, self._links, self._started, SHARED_ZONE)
+            self._databases[SHARED_ZONE] = Database(self._shared, maker)
         self._thread = threading.Thread(
             target=server.serve_forever, args=(_POLL_S,), name="simulated-icloud", daemon=True
         )
@@ -275,17 +296,22 @@ class SimulatedICloud:
         return json_reply(404, {"error": f"nothing here: {request.method} {request.path}"})
 
     def _cloudkit(self, request: Request) -> Reply:
-        assert self._setup is not None and self._database is not None
+        assert self._setup is not None and self._databases
         refused = self._cloudkit_refusal(request)
         if refused is not None:
             return refused
         scope, _, operation = request.path[len(_DATABASE) :].partition("/")
         body = json_object(request.json())
-        database = self._database
+        zone = body.get("zoneID")
+        name = zone.get("zoneName") if isinstance(zone, dict) else None
+        database = self._databases.get(str(name), self._databases[PRIMARY_ZONE])
+        status: int
+        payload: dict[str, Any]
         if request.method != "POST" or scope not in ("private", "shared"):
             status, payload = 404, _ck_error("NOT_FOUND", f"no CloudKit route {request.path}")
         elif operation == "zones/list":
-            status, payload = database.zones(scope)
+            zones = [z for db in self._databases.values() for z in db.zones(scope)[1]["zones"]]
+            status, payload = 200, {"zones": zones}
         elif scope == "shared":
             status, payload = 404, _ck_error("ZONE_NOT_FOUND", "no shared zones")
         elif operation == "records/query":
@@ -321,6 +347,8 @@ class SimulatedICloud:
         parts = request.path.split("/")
         key = parts[2] if len(parts) >= 3 else ""
         resource = self._library.resources.get(key)
+        if resource is None and self._shared is not None:
+            resource = self._shared.resources.get(key)
         if request.method not in ("GET", "HEAD"):
             return Reply(405, b"", "text/plain")
         if resource is None:

@@ -27,6 +27,7 @@ from companion.cleanup.remove import executor_for
 from companion.connectors import ConnectOptions, Connector, connect
 from companion.connectors.base import AppLister
 from companion.connectors.usb.options import UsbOptions
+from companion.demo.icloud import IcloudStep, back_up_from_icloud
 from companion.errors import IntegrityError
 from companion.model import Asset, BackupReport, DeviceInfo, Place
 from companion.sensitivity.base import VERDICTS
@@ -64,6 +65,7 @@ class DemoReport:
     scan: ScanReport
     cleanup: Outcome  # a dry run: what cleanup would do with the private shots found
     reused_phone: bool = False  # the simulated phone was built by a previous tour
+    icloud: IcloudStep | None = None  # with ``icloud``: the backup from the simulated iCloud
     timings: dict[str, float] = field(default_factory=dict)  # step (STEPS) -> seconds
 
 
@@ -80,6 +82,8 @@ STEPS = (
     "cleanup",
     "checklist",
 )
+ICLOUD_STEP = "icloud"  # one step more with ``icloud``
+PREVIEWS = 3  # with ``icloud``: photos the simulated iPhone keeps only as previews
 
 
 class TourView(Protocol):
@@ -153,19 +157,26 @@ def run_demo(
     seed: int = 7,
     work_factor: int = DEFAULT_WORK_FACTOR,
     view: TourView | None = None,
+    icloud: bool = False,
 ) -> DemoReport:
-    """Simulate an iPhone, back it up twice, verify, restore and compare. Raises on failure."""
+    """Simulate an iPhone, back it up twice, verify, restore and compare, scan, plan the
+    cleanup, write the checklist. With ``icloud``, the phone keeps ``PREVIEWS`` photos as
+    previews only (Optimize iPhone Storage), and a last step backs up the simulated iCloud
+    that holds their originals (``demo/icloud.py``). Raises on failure."""
+    if icloud:
+        narrate = _out_of(narrate, len(STEPS) + 1)
     vault_dir, restored = workdir / "vault", workdir / "restored"
+    previews = PREVIEWS if icloud else 0
     view = view or _Quiet()
     clock = _Clock(view)
     clock.start("phone")
     phone_dir = workdir / "simulated-iphone"
-    reused = built_phone(phone_dir, seed=seed, size="small")
+    reused = built_phone(phone_dir, seed=seed, size="small", cloud_only=previews)
     if reused is not None:
         narrate("1/10 Using the simulated iPhone's camera roll from a previous run.")
     else:
         narrate("1/10 Making the simulated iPhone's camera roll (built once, then reused).")
-    phone = reused or build_phone(phone_dir, seed=seed, size="small")
+    phone = reused or build_phone(phone_dir, seed=seed, size="small", cloud_only=previews)
     with Simulator(phone) as simulator:
         options = ConnectOptions(
             notify=narrate,
@@ -201,6 +212,9 @@ def run_demo(
     review = f"companion cleanup --vault {vault_dir}"
     flagged = len(steps.scan.flagged())
     checklists = tuple(_checklist(facts, workdir, lang, flagged, review) for lang in LANGS)
+    from_icloud = None
+    if icloud:
+        from_icloud = _icloud_step(vault_dir, phone.media_root, workdir, narrate, clock)
     clock.end()
     return DemoReport(
         workdir,
@@ -219,7 +233,38 @@ def run_demo(
         cleanup,
         reused_phone=reused is not None,
         timings=clock.times,
+        icloud=from_icloud,
     )
+
+
+def _icloud_step(
+    vault_dir: Path, media_root: Path, workdir: Path, narrate: Callable[[str], None], clock: _Clock
+) -> IcloudStep:
+    clock.start(ICLOUD_STEP)
+    narrate(
+        f"11/11 Backing up from a simulated iCloud: the {PREVIEWS} originals the iPhone kept "
+        "there only (Optimize iPhone Storage)."
+    )
+    with Vault.open(vault_dir, DEMO_PASSPHRASE, write=True) as vault:
+        step = back_up_from_icloud(vault, media_root, workdir / "icloud-sessions", narrate)
+    for found in step.previews:
+        got = found.from_icloud_by_identifier + found.from_icloud_by_name_and_time
+        narrate(
+            f"    {got} of {found.recorded} originals the phone had only as previews are now in "
+            f"the vault, {found.missing} missing"
+        )
+    return step
+
+
+def _out_of(narrate: Callable[[str], None], total: int) -> Callable[[str], None]:
+    """``narrate`` with each step's "N/10" counted out of ``total`` steps."""
+    mark = f"/{len(STEPS)} "
+
+    def say(line: str) -> None:
+        number, found, rest = line.partition(mark)
+        narrate(f"{number}/{total} {rest}" if found and number.isdigit() else line)
+
+    return say
 
 
 @dataclass(frozen=True, slots=True)
