@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class AssetKind(StrEnum):
@@ -213,3 +216,75 @@ class VaultEvent:
     detail: str | None = None
     source: str | None = None
     counts: tuple[tuple[str, int], ...] = ()
+
+
+def library_items(assets: Sequence[Asset]) -> list[tuple[Asset, ...]]:
+    """``assets`` by library item, as ``items_of`` groups them."""
+    return items_of(assets, _itself)
+
+
+def _itself(asset: Asset) -> Asset:
+    return asset
+
+
+def items_of(files: Sequence[T], asset_of: Callable[[T], Asset]) -> list[tuple[T, ...]]:
+    """``files`` by library item (the photo or video the person sees, with its Live Photo movie,
+    its edited renders and its edit recipes), each item's primary first, then by role and path;
+    items in the order of their first file in ``files``. ``asset_of`` gives each file's asset.
+
+    Files of one source are linked by a shared ``live_group`` and by the original an
+    ``edited_of`` or ``sidecar_of`` names, transitively: an edited Live Photo's movie is the edit
+    of the original movie, which shares its ``live_group`` with the photo. The cleanup removes
+    items whole; a share writes one file of each.
+    """
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def root(node: tuple[str, str]) -> tuple[str, str]:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    def link(a: tuple[str, str], b: tuple[str, str]) -> None:
+        parent[root(a)] = root(b)
+
+    for file in files:
+        asset = asset_of(file)
+        node = (asset.source, "file:" + asset.path)
+        root(node)
+        if asset.live_group is not None:
+            link(node, (asset.source, "live:" + asset.live_group))
+        for original in (asset.edited_of, asset.sidecar_of):
+            if original is not None:
+                link(node, (asset.source, "file:" + original))
+    items: dict[tuple[str, str], list[T]] = {}
+    for file in files:
+        asset = asset_of(file)
+        items.setdefault(root((asset.source, "file:" + asset.path)), []).append(file)
+    return [_primary_first(item, asset_of) for item in items.values()]
+
+
+def item_role(asset: Asset) -> int:
+    """0: what the person sees (a photo or video), 1: a Live Photo's movie, 2: an edited render,
+    3: an edit recipe."""
+    if asset.sidecar_of is not None or asset.kind is AssetKind.SIDECAR:
+        return 3
+    if asset.edited_of is not None:
+        return 2
+    if asset.live_group is not None and asset.kind is AssetKind.VIDEO:
+        return 1
+    return 0
+
+
+def _primary_first(item: list[T], asset_of: Callable[[T], Asset]) -> tuple[T, ...]:
+    """The item's files: the primary (the original, a photo before a video), then by role and
+    path."""
+
+    def key(file: T) -> tuple[int, bool, str]:
+        asset = asset_of(file)
+        return item_role(asset), asset.kind is not AssetKind.PHOTO, asset.path
+
+    primary = min(item, key=key)
+    rest = sorted((f for f in item if f is not primary), key=lambda f: (key(f)[0], key(f)[2]))
+    return (primary, *rest)

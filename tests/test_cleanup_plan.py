@@ -21,11 +21,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from companion.backup import VaultStore, run_backup
-from companion.cleanup.plan import Plan, Readiness, assess, library_items, make_plan
+from companion.cleanup.plan import Plan, Readiness, assess, make_plan
 from companion.connectors import connect
 from companion.connectors.usb.photosdb import PhotoRecord
 from companion.connectors.usb.roll import FileStat, assemble
-from companion.model import Asset, AssetKind, DetectorRun, Finding, ScanRecord
+from companion.model import Asset, AssetKind, DetectorRun, Finding, ScanRecord, library_items
 from companion.usecases.check import check
 from companion.vault import Vault, VaultRef
 from companion.vault.verify import VerifyMode, VerifyReport, plan_size, verify

@@ -226,6 +226,8 @@ def test_demo_runs_the_journey(
     assert report["phone"]["source"].startswith("usb:")
     assert report["second_backup"]["new"] == 0
     assert report["verify"]["damaged"] == []
+    shared = [Path(w["path"]) for w in report["shared"]["written"]]
+    assert len(shared) == 3 and all(p.parent == tmp_path / "d" / "shared" for p in shared)
     checklists = [Path(p) for p in report["checklists"]]
     assert [p.name for p in checklists] == ["photo-checklist-en.pdf", "photo-checklist-fr.pdf"]
     assert all(p.read_bytes().startswith(b"%PDF-") for p in checklists)

@@ -21,7 +21,7 @@ from companion.sensitivity.nudity import judge
 from companion.sensitivity.nudity import load as load_nudity
 from companion.sensitivity.places import check_place, distance_m
 from companion.sensitivity.places import load as load_places
-from companion.sensitivity.qr import classify
+from companion.sensitivity.qr import ADDRESS_EXPLANATION, classify
 from companion.sensitivity.qr import load as load_qr
 from companion.simulator.media import exif_bytes, heic_bytes
 
@@ -44,8 +44,8 @@ def _asset(path: str, data: bytes, kind: AssetKind = AssetKind.PHOTO, **kw: obje
             "extended private key",
         ),
         ("5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ", "private key (WIF)"),
-        ("bitcoin:bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq?amount=0.1", "wallet address"),
-        ("0x52908400098527886E0F7030069857D2E4169EE7", "wallet address"),
+        ("bitcoin:bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq?amount=0.1", "receive address"),
+        ("0x52908400098527886E0F7030069857D2E4169EE7", "receive address"),
         ("legal winner thank year wave sausage worth useful legal winner thank yellow", "BIP39"),
     ],
 )
@@ -53,6 +53,36 @@ def test_secret_qr_contents_are_named_never_shown(text: str, words: str) -> None
     verdict = classify(text)
     assert verdict is not None and words in verdict[1]
     assert "JBSWY3DP" not in verdict[1] and "s3cret" not in verdict[1]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ethereum:0x52908400098527886E0F7030069857D2E4169EE7@1?value=2.014e18",
+        "ethereum:pay-0x52908400098527886E0F7030069857D2E4169EE7@1/transfer?uint256=1",
+        "bitcoin:bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq?amount=0.1&label=Rent",
+        "0x52908400098527886E0F7030069857D2E4169EE7",
+    ],
+)
+def test_a_receive_address_is_a_weaker_secret_qr_and_no_credential(text: str) -> None:
+    secret = classify(text)
+    assert secret is not None and not secret.credential
+    assert secret.explanation == ADDRESS_EXPLANATION and "not a key" in ADDRESS_EXPLANATION
+    key = classify("5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ")
+    assert key is not None and key.credential and key.confidence > secret.confidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "otpauth://totp/GitHub:me@example.com?secret=JBSWY3DPEHPK3PXP&issuer=GitHub",
+        "otpauth-migration://offline?data=CjEKCkhlbGxvIQ%3D%3D",
+        "WIFI:T:WPA;S:Guest;P:Tr0ub4dor&3;;",
+    ],
+)
+def test_a_credential_in_a_code_is_also_credentials(text: str) -> None:
+    secret = classify(text)
+    assert secret is not None and secret.credential
 
 
 @pytest.mark.parametrize(
@@ -82,7 +112,7 @@ def test_qr_detector_reads_a_small_code_in_a_photo_and_a_screenshot() -> None:
     photo.save(jpeg, "JPEG", quality=90)
     for path, data in (("IMG_0001.PNG", screenshot), ("IMG_0002.JPG", jpeg.getvalue())):
         verdict = qr.detect(Subject(_asset(path, data, screenshot=path.endswith("PNG")), data))
-        assert [f.category for f in verdict.findings] == ["secret_qr"], verdict.note
+        assert [f.category for f in verdict.findings] == ["secret_qr", "credentials"], verdict.note
 
 
 def test_nudity_thresholds() -> None:

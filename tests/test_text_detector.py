@@ -174,7 +174,7 @@ def test_iban_in_a_screenshot(detector: text.TextDetector) -> None:
     verdict = _scan(detector, "iban", _subject(_draw(lines, font_size=26)))
     explanation = _only(verdict, "bank_details")
     assert explanation.startswith("IBAN FR76 ")
-    assert explanation.endswith("passes the mod-97 check")
+    assert "passes the mod-97 check" in explanation
     assert verdict.findings[0].confidence == 0.95
     _hides(verdict, IBAN, "3000 6000 0112 3456 7890")
 
@@ -210,7 +210,7 @@ def test_backup_codes_in_a_screenshot(detector: text.TextDetector) -> None:
 def test_password_in_a_note(detector: text.TextDetector) -> None:
     lines = ["Notes", "Box internet", "Wi-Fi password: Kx7mQ2pL94", "See you tomorrow"]
     verdict = _scan(detector, "password", _subject(_draw(lines)))
-    assert _only(verdict, "credentials") == "a password-like string next to 'password'"
+    assert _only(verdict, "credentials") == "a Wi-Fi password next to 'password' and 'Wi-Fi'"
     _hides(verdict, "Kx7mQ2pL94")
 
 
@@ -408,7 +408,12 @@ def _categories(lines: list[str]) -> set[str]:
 
 
 def test_keyword_rules() -> None:
-    assert _categories(["RIB", "Numéro de compte 00012345678"]) == {"bank_details"}
+    # bank details need a value: an account number with its bank code (no IBAN here)
+    assert _categories(["RIB", "Numéro de compte 00012345678"]) == set()
+    assert _categories(["Code banque : 30006", "Numéro de compte : 00012345678"]) == {
+        "bank_details"
+    }
+    assert _categories(["Sort code", "12-34-56", "Account number", "31926819"]) == {"bank_details"}
     assert _categories(["BIC / SWIFT"]) == set()  # one idea, said twice
     identity = ["CARTE NATIONALE D'IDENTITÉ", "Nom : MARTIN", "Prénoms : Claire", "Né(e) le"]
     assert _categories(identity) == {"identity_document"}
@@ -422,9 +427,57 @@ def test_keyword_rules() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["Sign in", "Email*", "alice.7@example.com", "Password*", "••••••••", "Forgot password?"],
+        ["Connexion", "Mot de passe (obligatoire)", "Mot de passe oublié ?", "Se connecter"],
+        ["Anmelden", "Passwort (erforderlich)", "Passwort vergessen?", "Einloggen"],
+        ["Password", "Forgot-password1?"],  # a link's text is not the field's value
+    ],
+)
+def test_a_login_page_without_a_password_is_not_credentials(lines: list[str]) -> None:
+    assert _categories(lines) == set()
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["Ajouter un bénéficiaire", "IBAN", "FR76 XXXX XXXX XXXX", "BIC", "ex. BNPAFRPP"],
+        ["Add a payee", "Account number", "Sort code", "BIC / SWIFT", "NWBKGB2L"],
+        ["Empfänger hinzufügen", "IBAN", "DE89 3704 0044 0532 0130 01", "BIC"],  # mod 97 fails
+    ],
+)
+def test_an_empty_payee_form_is_not_bank_details(lines: list[str]) -> None:
+    assert _categories(lines) == set()
+
+
+@pytest.mark.parametrize(
+    ("lines", "words"),
+    [
+        (["Apple ID", "7Q2M-X9DF-K3LP-ZR8T-WN4C-HV6B-J5YS"], "Apple account recovery key"),
+        (["BitLocker", "013574-440000-000055-720885", "000033-008547-132000-000099"], "BitLocker"),
+        (["-----BEGIN OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXktdjEAAAAA"], "SSH private key"),
+        (["Gäste-WLAN", "Netzwerk: Casa-Rossi", "Passwort: Tr0ub4dor&3"], "Wi-Fi password"),
+        (["Wi-Fi ospiti", "Rete: Casa", "Password: sole-mare-42"], "Wi-Fi password"),
+        (["Red: Casa", "Contraseña", "Gat0s&Perr0s"], "Wi-Fi password"),
+        (["Authenticator", "Setup key", "jbsw y3dp ehpk 3pxp"], "2FA setup key"),
+        (["Codici di backup", *[f"{n}8-{n}1" for n in range(100, 108)]], "backup codes"),
+    ],
+)
+def test_printed_secrets_are_credentials(lines: list[str], words: str) -> None:
+    findings = text.examine(lines)
+    assert [f.category for f in findings] == ["credentials"]
+    assert words in findings[0].explanation
+    assert not any(secret in findings[0].explanation for secret in ("Tr0ub4dor", "7Q2M-X9DF"))
+
+
 def test_accents_and_case_do_not_matter_but_words_must_be_whole() -> None:
     assert _categories(["ORDONNANCE", "POSOLOGIE", "comprimes"]) == {"medical"}
-    assert _categories(["Relev d'identit bancaire", "numero de compte"]) == {"bank_details"}
+    assert _categories(["Relev d'identit bancaire", "code guichet 00001", "numero de compte"]) == (
+        set()  # labels alone
+    )
+    assert _categories(["code guichet 00001", "numero de compte 0001234567"]) == {"bank_details"}
     assert _categories(["ordonnancement", "posologies", "comprimésx"]) == set()
 
 

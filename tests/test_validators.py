@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import random
 import string
-from importlib import resources
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from mnemonic import Mnemonic
 
-from companion.sensitivity.iban_lengths import IBAN_LENGTHS
 from companion.sensitivity.validators import (
+    LANGUAGES,
     CardNumber,
     Iban,
     Mrz,
@@ -21,7 +21,10 @@ from companion.sensitivity.validators import (
     find_card_numbers,
     find_ibans,
     find_mrz,
+    find_national_ids,
+    find_recovery_keys,
     find_seed_phrase,
+    iban_length,
     iban_ok,
     icao_check_digit,
     luhn_ok,
@@ -246,9 +249,32 @@ def test_iban_check_digits_outside_02_to_98_fail_even_when_mod_97_holds() -> Non
 def test_iban_length_table_holds_the_common_countries() -> None:
     expected = {"FR": 27, "DE": 22, "GB": 22, "ES": 24, "IT": 27, "BE": 16, "NL": 18, "CH": 21}
     expected |= {"LU": 20, "MC": 27, "PT": 25, "IE": 22, "AT": 20, "PL": 28, "NO": 15, "SE": 24}
-    assert {country: IBAN_LENGTHS[country] for country in expected} == expected
-    assert len(IBAN_LENGTHS) >= 80
-    assert all(len(code) == 2 and code.isupper() for code in IBAN_LENGTHS)
+    assert {country: iban_length(country) for country in expected} == expected
+    assert iban_length("XX") is None and iban_length("fr") is None
+
+
+def _with_mod97(country: str, bban: str) -> str:
+    number = int("".join(str(int(char, 36)) for char in bban + country + "00"))
+    return f"{country}{98 - number % 97:02d}{bban}"
+
+
+@pytest.mark.parametrize(
+    ("country", "good", "bad"),
+    [
+        ("FR", "30006000011234567890189", "30006000011234567890188"),  # the RIB key
+        ("BE", "539007547034", "539007547035"),  # the account's mod-97 pair
+        ("IT", "X0542811101000000123456", "Y0542811101000000123456"),  # the CIN letter
+    ],
+)
+def test_national_check_digits_are_checked_inside_the_bban(
+    country: str, good: str, bad: str
+) -> None:
+    assert iban_ok(_with_mod97(country, good))
+    forged = _with_mod97(country, bad)  # mod 97 holds, the country's own key does not
+    rotated = forged[4:] + forged[:4]
+    assert int("".join(str(int(char, 36)) for char in rotated)) % 97 == 1
+    assert not iban_ok(forged)
+    assert find_ibans(f"IBAN {forged}") == []
 
 
 @pytest.mark.parametrize(
@@ -439,33 +465,35 @@ def test_mrz_finder_never_raises(lines: list[str]) -> None:
 
 # --- BIP39 word lists and seed phrases ----------------------------------------------------------
 
-WORDLIST_SHA256 = {
+WORDLIST_SHA256 = {  # the files of the BIP-0039 repository, one word a line
     "english": "2f5eed53a4727b4bf8880d8f3f199efc90e58503646d9ff8eff3a2ed3b24dbda",
     "french": "ebc3959ab7801a1df6bac4fa7d970652f1df76b683cd2f4003c941c63d517e59",
 }
 
 
-def _wordlist_bytes(language: str) -> bytes:
-    folder = resources.files("companion.sensitivity") / "wordlists"
-    return (folder / f"bip39-{language}.txt").read_bytes()
-
-
 @pytest.mark.parametrize("language", ["english", "french"])
 def test_word_lists_are_the_official_ones(language: str) -> None:
-    data = _wordlist_bytes(language)
+    words = Mnemonic(language).wordlist
+    data = ("\n".join(words) + "\n").encode("utf-8")
     assert hashlib.sha256(data).hexdigest() == WORDLIST_SHA256[language]
-    words = data.decode("utf-8").splitlines()
     assert len(words) == len(set(words)) == 2048
     assert len(bip39_words(language)) == 2048
 
 
-def test_french_words_stay_unique_without_accents() -> None:
-    words = _wordlist_bytes("french").decode("utf-8").split()
-    assert "élève" in {word.replace("e\u0301", "é").replace("e\u0300", "è") for word in words}
-    folded = bip39_words("french")
-    assert len(folded) == len(words) == 2048
-    assert {"abaisser", "eleve", "academie", "algebre"} <= folded
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_list_stays_unique_without_accents(language: str) -> None:
+    folded = bip39_words(language)
+    assert len(folded) == 2048
     assert all(word.isascii() and word.islower() for word in folded)
+    if language == "french":
+        assert {"abaisser", "eleve", "academie", "algebre"} <= folded
+
+
+@pytest.mark.parametrize("language", ["spanish", "italian", "portuguese", "czech"])
+def test_seed_phrases_of_other_languages_are_found(language: str) -> None:
+    phrase = Mnemonic(language).to_mnemonic(bytes(range(16)))
+    numbered = [f"{n}. {word}" for n, word in enumerate(phrase.split(), 1)]
+    assert find_seed_phrase(numbered) == SeedPhrase(language, 12, 12)
 
 
 def test_unknown_language_is_refused() -> None:
@@ -697,3 +725,52 @@ def test_mrz_reads_a_stray_mark_in_a_name_as_a_filler() -> None:
     # the same stray mark in the document number is not forgiven: its check digit fails
     bad = ["I<BEL2MX7M\u58ebPBU1<<<<<<<<<<<<<<<", *lines[1:]]
     assert all(m.checks_passed < 4 for m in find_mrz(bad))
+
+
+# --- recovery keys ------------------------------------------------------------------------------
+
+BITLOCKER = "-".join(f"{11 * n:06d}" for n in (1234, 40000, 5, 65535, 3, 777, 12000, 9))
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        (f"Recovery key: {BITLOCKER}", "a BitLocker recovery key"),
+        ("RK 7Q2M-X9DF-K3LP-ZR8T-WN4C-HV6B-J5YS", "an Apple account recovery key"),
+        ("FileVault: 4F7A-9C2E-QW8R-T5YU-PL3K-ZX7V", "a FileVault recovery key"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1r", "an SSH private key block"),
+        ("-----BEGIN PGP PRIVATE KEY BLOCK-----", "a PGP private key block"),
+        ("-----BEGIN RSA PRIVATE KEY-----", "a private key block"),
+    ],
+)
+def test_recovery_keys_are_found(text: str, kind: str) -> None:
+    assert [key.kind for key in find_recovery_keys(text)] == [kind]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        BITLOCKER.replace("013574", "013575"),  # one group not a multiple of 11
+        BITLOCKER.rsplit("-", 1)[0],  # 7 groups
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----",  # a public key is no secret
+        "ABCD-EFGH-IJKL-MNOP-QRST-UVWX",  # letters only: a pattern, not a key
+        "1234-5678-9012-3456-7890-1234",  # digits only
+        "REF 7Q2M-X9DF-K3LP-ZR8T-WN4C-HV6B-J5YS-0000",  # part of a longer reference
+        "Commande 123-1234567-1234567",
+        "IBAN FR76 3000 6000 0112 3456 7890 189",  # groups of four, not joined by dashes
+    ],
+)
+def test_recovery_key_look_alikes_are_not_found(text: str) -> None:
+    assert find_recovery_keys(text) == []
+
+
+# --- national identity numbers ------------------------------------------------------------------
+
+
+def test_national_ids_need_their_check() -> None:
+    assert find_national_ids("Codice fiscale RCCMNL83S18D969H")
+    assert not find_national_ids("Codice fiscale RCCMNL83S18D969G")
+    assert find_national_ids("DNI 54362315-K", dni_hinted=True)
+    assert not find_national_ids("DNI 54362315-K")  # one letter in 23: not without the word
+    assert not find_national_ids("DNI 54362315-J", dni_hinted=True)
+    assert find_national_ids("2 69 05 49 588 157 80")

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from companion.cleanup.plan import library_items
 from companion.cleanup.remove import IN_PHOTOS
 from companion.cleanup.report import CheckReport, GroupCheck, where_in_photos
 from companion.connectors import Connector, Removal, RemovalChecker, RemovalState
 from companion.errors import UsageError, VaultError
-from companion.model import EventKind, StoredAsset, VaultEvent
+from companion.model import EventKind, StoredAsset, VaultEvent, library_items
 from companion.vault import Vault
 
 # From still there to gone: a group is as far along as its least removed file.

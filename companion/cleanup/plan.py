@@ -10,7 +10,7 @@ recorded: ``Vault.held`` gives the facts, ``assess`` is the rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,10 +18,10 @@ from enum import StrEnum
 from companion.model import (
     CONTEXT_CATEGORIES,
     Asset,
-    AssetKind,
     Finding,
     ScanRecord,
     StoredAsset,
+    library_items,
 )
 from companion.vault import Held, Vault
 
@@ -189,57 +189,3 @@ def _order(group: Group) -> tuple[str, float, str]:
     captured = primary.asset.captured_at or held
     when = captured.timestamp() if captured is not None else primary.asset.mtime_ns / 1e9
     return (group.categories[0] if group.categories else "", when, group.primary.path)
-
-
-def library_items(files: Sequence[Asset]) -> list[tuple[Asset, ...]]:
-    """The listed files by library item, each primary first, then its movie, edit and recipe;
-    items in the order of their first file in ``files``.
-
-    Files are linked by a shared ``live_group`` and by the original an ``edited_of`` or
-    ``sidecar_of`` names, transitively: an edited Live Photo's movie is the edit of the original
-    movie, which shares its ``live_group`` with the photo.
-    """
-    parent: dict[str, str] = {}
-
-    def root(node: str) -> str:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    def link(a: str, b: str) -> None:
-        parent[root(a)] = root(b)
-
-    for asset in files:
-        node = "file:" + asset.path
-        root(node)
-        if asset.live_group is not None:
-            link(node, "live:" + asset.live_group)
-        for original in (asset.edited_of, asset.sidecar_of):
-            if original is not None:
-                link(node, "file:" + original)
-    items: dict[str, list[Asset]] = {}
-    for asset in files:
-        items.setdefault(root("file:" + asset.path), []).append(asset)
-    return [_primary_first(item) for item in items.values()]
-
-
-def _role(asset: Asset) -> int:
-    """0: what the person sees (a photo or video), 1: a Live Photo's movie, 2: an edited render,
-    3: an edit recipe."""
-    if asset.sidecar_of is not None or asset.kind is AssetKind.SIDECAR:
-        return 3
-    if asset.edited_of is not None:
-        return 2
-    if asset.live_group is not None and asset.kind is AssetKind.VIDEO:
-        return 1
-    return 0
-
-
-def _primary_first(item: list[Asset]) -> tuple[Asset, ...]:
-    """The item's files: the primary (the original, a photo before a video), then by role and
-    path."""
-    primary = min(item, key=lambda a: (_role(a), a.kind is not AssetKind.PHOTO, a.path))
-    rest = sorted((a for a in item if a is not primary), key=lambda a: (_role(a), a.path))
-    return (primary, *rest)

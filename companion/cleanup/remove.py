@@ -38,11 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from companion.cleanup.plan import Decision, Group, Plan, Readiness, assess, library_items
+from companion.cleanup.plan import Decision, Group, Plan, Readiness, assess
 from companion.cleanup.report import CleanupReport, GroupResult, where_in_photos
 from companion.connectors import Connector, RemovalChecker, RemovalState, Remover
 from companion.errors import SourceUnavailable, UsageError, VaultError
-from companion.model import Asset, EventKind, VaultEvent
+from companion.model import Asset, EventKind, VaultEvent, library_items
 from companion.vault import Vault
 
 Listing = Callable[[], Iterable[Asset]]

@@ -35,6 +35,7 @@ from companion.cli import (
     ls_cmd,
     restore_cmd,
     scan_cmd,
+    share_cmd,
     simulator_cmd,
     status_cmd,
     vault_cmd,
@@ -68,6 +69,7 @@ status_cmd.register(app)
 demo_cmd.register(app)
 scan_cmd.register(app)
 cleanup_cmd.register(app)
+share_cmd.register(app)
 
 
 def _version(value: bool) -> None:

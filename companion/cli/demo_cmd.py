@@ -78,7 +78,8 @@ def demo(
     again (nothing is read the second time), verifies every file by decrypting it, restores
     them and checks that each one comes back byte for byte. Then it scans the vault for private
     shots (the simulated phone has a card screenshot, a 2FA QR code, recovery words and photos
-    taken at home) and writes the photo-permission checklist for its apps, in English and French.
+    taken at home), shares three ordinary photos as clean copies (no place, date or device in
+    them), and writes the photo-permission checklist for its apps, in English and French.
     With --icloud, a simulated iCloud (a local HTTPS server) is signed in to, with a two-factor
     code, and backed up: the originals the iPhone kept there only arrive in the vault.
     On a terminal, each step shows a progress bar and how long it took.
@@ -129,6 +130,11 @@ def demo(
         f"  cleanup    {len(plan.ready())} of {len(plan.groups)} flagged items verified in the "
         "vault, ready to take off the phone (dry run: nothing touched)"
     )
+    if report.shared is not None:
+        typer.echo(
+            f"  share      {len(report.shared.written)} ordinary photos copied with no place, date "
+            f"or device in them, into {report.shared.folder}"
+        )
     typer.echo(f"  checklist  {', '.join(str(p) for p in report.checklists)}")
     if report.icloud is not None:
         from_icloud = report.icloud.backup

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import shutil
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -32,6 +33,7 @@ from companion.errors import IntegrityError
 from companion.model import Asset, BackupReport, DeviceInfo, Place
 from companion.sensitivity.base import VERDICTS
 from companion.sensitivity.scan import ScanReport, scan_vault
+from companion.share import ShareReport
 from companion.simulator import Simulator
 from companion.simulator.phone import build_phone, built_phone
 from companion.simulator.planted import HOME
@@ -39,6 +41,7 @@ from companion.usecases.backup import back_up_into
 from companion.usecases.check import check_opened, restore_opened
 from companion.usecases.checklist import choose_paper, write_checklist
 from companion.usecases.cleanup import Outcome, choose_all, clean_up
+from companion.usecases.share import share_ordinary
 from companion.vault import Vault, VaultRef
 from companion.vault.crypto import DEFAULT_WORK_FACTOR
 from companion.vault.restore import RestoreReport
@@ -66,6 +69,7 @@ class DemoReport:
     cleanup: Outcome  # a dry run: what cleanup would do with the private shots found
     reused_phone: bool = False  # the simulated phone was built by a previous tour
     icloud: IcloudStep | None = None  # with ``icloud``: the backup from the simulated iCloud
+    shared: ShareReport | None = None  # clean copies of a few ordinary photos
     timings: dict[str, float] = field(default_factory=dict)  # step (STEPS) -> seconds
 
 
@@ -203,6 +207,7 @@ def run_demo(
             facts = facts_from_device(connector)
             with vault:
                 steps = _in_the_vault(vault, connector, restored, phone.media_root, narrate, clock)
+                shared = _share(vault, workdir / "shared", narrate)
             clock.start("cleanup")
             cleanup = _cleanup(connector, VaultRef(vault_dir, lambda: DEMO_PASSPHRASE), narrate)
     clock.start("checklist")
@@ -234,6 +239,7 @@ def run_demo(
         reused_phone=reused is not None,
         timings=clock.times,
         icloud=from_icloud,
+        shared=shared,
     )
 
 
@@ -303,7 +309,8 @@ def _in_the_vault(
     clock.start("restore")
     narrate("7/10 Restoring into a folder and comparing with the phone's files.")
     with view.bar("restore", in_bytes=True) as update:
-        restored_report = restore_opened(vault, restored, progress=update)
+        shutil.rmtree(restored, ignore_errors=True)  # the tour's own copy, from a previous tour
+        restored_report = restore_opened(vault, restored, progress=update, source=first.source)
     identical, count = _compare(media_root, restored)
     if identical != count:
         raise IntegrityError(f"only {identical} of {count} files came back identical")
@@ -325,6 +332,21 @@ def _scan(vault: Vault, narrate: Callable[[str], None], update: Update) -> ScanR
     for result in report.flagged():
         found = ", ".join(sorted({f.category for f in result.findings() if f.category in VERDICTS}))
         narrate(f"    {result.asset.name}: {found}")
+    return report
+
+
+def _share(vault: Vault, folder: Path, narrate: Callable[[str], None]) -> ShareReport:
+    """Clean copies of three photos the scan found ordinary, as ``companion share`` writes them
+    (the folder emptied of a previous tour's copies first: a share never overwrites)."""
+    if folder.is_dir():
+        for old in folder.iterdir():
+            if old.is_file():
+                old.unlink()
+    report = share_ordinary(vault, folder)
+    narrate(
+        f"    shared {len(report.written)} ordinary photos with no place, date or device in "
+        f"them: {folder}"
+    )
     return report
 
 

@@ -1,21 +1,28 @@
-"""Wallet recovery phrases (BIP-0039): runs of OCR words from the English or French word list.
-Part of the validators (``companion.sensitivity.validators`` re-exports it)."""
+"""Wallet recovery phrases (BIP-0039): runs of OCR words from one of the standard word lists.
+Part of the validators (``companion.sensitivity.validators`` re-exports it).
+
+The lists and the checksum come from ``mnemonic`` (the reference implementation's package):
+every language it ships whose words are written in the Latin alphabet, which OCR reads here.
+What stays here is reading OCR: numbering dropped, accents folded, a window of list words found
+among prose, which the library does not do.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from itertools import accumulate
+
+from mnemonic import Mnemonic
 
 # --- BIP-0039 seed phrases ----------------------------------------------------------------------
 
-LANGUAGES = ("english", "french")
+# Latin-script lists, English first (it wins ties); each stays 2048 distinct words once folded.
+LANGUAGES = ("english", "french", "spanish", "italian", "portuguese", "czech")
 _PHRASE_LENGTHS = (24, 21, 18, 15, 12)
 _NUMBERING = re.compile(r"[(#]?[0-9]{1,2}[.):]?\)?")
 _LEADING_NUMBER = re.compile(r"^[0-9]{1,2}[.):-]+(?=[^\W\d_])")
@@ -51,30 +58,29 @@ def _fold(word: str) -> str:
 
 
 @cache
-def _bip39_order(language: str) -> dict[str, int]:
-    """Each word of the ``language`` list, accent-stripped and lower case, to its index."""
+def _mnemonic(language: str) -> Mnemonic:
     if language not in LANGUAGES:
         raise ValueError(f"no BIP-0039 word list for {language!r}")
-    path = resources.files("companion.sensitivity") / "wordlists" / f"bip39-{language}.txt"
-    words = path.read_text(encoding="utf-8").split()
-    return {_fold(word): index for index, word in enumerate(words)}
+    return Mnemonic(language)
+
+
+@cache
+def _bip39_order(language: str) -> dict[str, int]:
+    """Each word of the ``language`` list, accent-stripped and lower case, to its index."""
+    return {_fold(word): index for index, word in enumerate(_mnemonic(language).wordlist)}
 
 
 @cache
 def bip39_words(language: str) -> frozenset[str]:
-    """The 2048 BIP-0039 words of ``language`` ("english" or "french"), accent-stripped, lower
-    case. The French list stays 2048 distinct words once its accents are stripped."""
+    """The 2048 BIP-0039 words of ``language`` (one of ``LANGUAGES``), accent-stripped, lower
+    case. Each list stays 2048 distinct words once its accents are stripped."""
     return frozenset(_bip39_order(language))
 
 
-def _checksum_ok(words: Sequence[str], order: dict[str, int]) -> bool:
-    """BIP-0039: the words' 11-bit indices end with the first len/3 bits of SHA-256(entropy)."""
-    bits = 0
-    for word in words:
-        bits = bits << 11 | order[word]
-    size = len(words) // 3
-    entropy = (bits >> size).to_bytes(size * 4, "big")
-    return hashlib.sha256(entropy).digest()[0] >> (8 - size) == bits & ((1 << size) - 1)
+def _checksum_ok(words: Sequence[str], order: dict[str, int], language: str) -> bool:
+    """BIP-0039's checksum, by ``mnemonic``, on the list's own spelling of the folded words."""
+    wordlist = _mnemonic(language).wordlist
+    return bool(_mnemonic(language).check(" ".join(wordlist[order[word]] for word in words)))
 
 
 def _seed_tokens(words: Sequence[str]) -> list[str]:
@@ -110,7 +116,7 @@ def _best_count(tokens: Sequence[str], language: str, total: int) -> int:
         edges = [*tokens[max(0, start - 1) : start], *tokens[start + size : start + size + 1]]
         isolated = not any(token in order for token in edges)
         if len(set(listed)) >= count - total // 4 or (
-            count == total and isolated and _checksum_ok(window, order)
+            count == total and isolated and _checksum_ok(window, order, language)
         ):
             best = count
     return best

@@ -65,10 +65,10 @@ register(
 register(
     DetectorSpec(
         name="qr",
-        categories=("secret_qr",),
+        categories=("secret_qr", "credentials"),  # a code holding a password or key is both
         cost=5,  # after the text gate, whose box count tells whether a HEIC is worth decoding
         module="companion.sensitivity.qr",
-        requires=("zxingcpp",),
+        requires=("zxingcpp", "mnemonic"),
         describe="QR codes carrying 2FA secrets, wallet keys or Wi-Fi passwords (zxing-cpp)",
     )
 )
@@ -88,7 +88,7 @@ register(
         categories=("identity_document", "payment_card", "bank_details", "credentials", "medical"),
         cost=4,
         module="companion.sensitivity.text",
-        requires=("rapidocr", "onnxruntime"),
+        requires=("rapidocr", "onnxruntime", "stdnum", "schwifty", "mnemonic"),
         describe="text read on screenshots and documents, checked by validators (RapidOCR)",
     )
 )

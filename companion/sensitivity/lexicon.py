@@ -1,4 +1,7 @@
-"""The words the text detector looks for, French and English, and how they are matched.
+"""The words the text detector looks for, and how they are matched.
+
+Every cue is spelled in French and English, and the credentials and bank cues also in German,
+Spanish and Italian (the login pages, Wi-Fi cards and recovery sheets of a traveller's roll).
 
 A ``Cue`` is one idea ("date of birth") spelled in a few ways ("date de naissance"). Matching is
 on folded text (NFKD, marks stripped, case folded) and on whole words: a cue never matches
@@ -83,6 +86,38 @@ BANK = (
     Cue("account number", ("account number", "account no", "numéro de compte", "n° de compte")),
 )
 
+# A bank code printed with an account number identifies the account without an IBAN.
+BANK_CODE = (
+    Cue(
+        "bank code",
+        (
+            "sort code",
+            "routing number",
+            "code banque",
+            "code guichet",
+            "bankleitzahl",
+            "blz",
+            "abi",
+            "cab",
+        ),
+    ),
+)
+
+ACCOUNT = (
+    Cue(
+        "account number",
+        (
+            "account number",
+            "account no",
+            "numéro de compte",
+            "n° de compte",
+            "kontonummer",
+            "número de cuenta",
+            "numero di conto",
+        ),
+    ),
+)
+
 IDENTITY = (
     Cue("passport", ("passport", "passeport"), role="document"),
     Cue(
@@ -128,28 +163,135 @@ NIR_CONTEXT = (
     ),
 )
 
+# Words that name a Spanish identity number, whose check is one letter in 23.
+DNI_CONTEXT = (Cue("DNI", ("dni", "nie", "nif", "documento nacional de identidad")),)
+
 PASSWORD = (
-    Cue("password", ("password", "passwords", "mot de passe", "mots de passe", "mdp", "passcode")),
+    Cue(
+        "password",
+        (
+            "password",
+            "passwords",
+            "mot de passe",
+            "mots de passe",
+            "mdp",
+            "passcode",
+            "passwort",
+            "kennwort",
+            "contraseña",
+            "clave",
+            "parola d'ordine",
+            "wpa key",
+            "clé wpa",
+            "clé de sécurité",
+            "netzwerkschlüssel",
+            "wlan-schlüssel",
+            "clave de red",
+            "chiave di rete",
+        ),
+    ),
     Cue("PIN", ("pin", "code pin")),
 )
 
-CREDENTIALS = (
-    Cue("backup codes", ("backup codes", "backup code", "codes de secours", "code de secours")),
+# A link or button about a password, not a password's label: "forgot password?".
+FORGOT = (
     Cue(
-        "recovery codes",
-        ("recovery codes", "recovery code", "codes de récupération", "code de récupération"),
+        "forgot",
+        (
+            "forgot",
+            "forgotten",
+            "reset",
+            "oublié",
+            "oubliés",
+            "réinitialiser",
+            "vergessen",
+            "zurücksetzen",
+            "olvidado",
+            "olvidaste",
+            "restablecer",
+            "dimenticato",
+            "dimenticata",
+            "reimposta",
+        ),
     ),
-    Cue("one-time", ("one-time", "one time password", "otp", "usage unique")),
+)
+
+WIFI = (
+    Cue(
+        "Wi-Fi",
+        ("wi-fi", "wifi", "wlan", "ssid", "réseau", "network", "netzwerk", "red", "rete"),
+    ),
+)
+
+TWO_FACTOR = (
     Cue(
         "2FA",
-        ("2fa", "two-factor", "double authentification", "authentification à deux facteurs"),
+        (
+            "2fa",
+            "two-factor",
+            "double authentification",
+            "authentification à deux facteurs",
+            "zwei-faktor",
+            "doble factor",
+            "due fattori",
+            "authenticator",
+            "setup key",
+            "secret key",
+            "clé secrète",
+            "clé de configuration",
+            "einrichtungsschlüssel",
+            "clave secreta",
+            "chiave segreta",
+        ),
     ),
-    Cue("recovery key", ("recovery key", "clé de récupération")),
+)
+
+CREDENTIALS = (
+    Cue(
+        "backup codes",
+        (
+            "backup codes",
+            "backup code",
+            "codes de secours",
+            "code de secours",
+            "backup-codes",
+            "sicherungscodes",
+            "códigos de respaldo",
+            "códigos de seguridad",
+            "codici di backup",
+        ),
+    ),
+    Cue(
+        "recovery codes",
+        (
+            "recovery codes",
+            "recovery code",
+            "codes de récupération",
+            "code de récupération",
+            "wiederherstellungscodes",
+            "códigos de recuperación",
+            "codici di recupero",
+        ),
+    ),
+    Cue("one-time", ("one-time", "one time password", "otp", "usage unique", "einmalcode")),
+    *TWO_FACTOR,
+    Cue(
+        "recovery key",
+        (
+            "recovery key",
+            "clé de récupération",
+            "clé de secours",
+            "wiederherstellungsschlüssel",
+            "clave de recuperación",
+            "chiave di ripristino",
+            "chiave di recupero",
+        ),
+    ),
     Cue(
         "seed phrase",
         ("seed phrase", "recovery phrase", "phrase de récupération", "mnemonic"),
     ),
-    Cue("private key", ("private key", "clé privée")),
+    Cue("private key", ("private key", "clé privée", "privater schlüssel", "clave privada")),
     *PASSWORD,
 )
 

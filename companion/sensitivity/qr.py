@@ -4,12 +4,18 @@ zxing-cpp reads QR codes only (other symbologies are never secrets here) on the 
 and on the full image for screenshots, where a code may be small. What a code holds is then
 classified; a web address or plain text is not a finding. The explanation says what kind of
 secret it is and for whom (the issuer, the network name), never the secret itself.
+
+Every secret code is ``secret_qr``. A code that holds a credential (a 2FA seed, an authenticator
+export, a Wi-Fi password, a wallet's spending key or recovery phrase) is ``credentials`` too: the
+category names what the secret opens, wherever it is printed, as the text detector does for the
+same secrets in words. A wallet's receive address is ``secret_qr`` only, at a lower confidence:
+it spends nothing, but it ties the person to their funds.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from companion.model import Asset, Finding
@@ -17,7 +23,7 @@ from companion.pictures import is_image
 from companion.sensitivity.base import ScanSettings, Subject, Verdict
 
 NAME = "qr"
-VERSION = "2"  # 2: HEIC thumbnails with something on them are read at full size
+VERSION = "3"  # 3: credentials in codes also reported as such; payment URIs (EIP-681, BIP21)
 
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _WIF = re.compile(rf"[5KL9c][{_BASE58}]{{50,51}}")  # private keys, uncompressed or compressed
@@ -28,12 +34,28 @@ _ETH_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _WIFI_FIELD = re.compile(r"(?<!\\)([TSPH]):((?:\\.|[^;\\])*)")
 
 
-def classify(text: str) -> tuple[float, str] | None:
-    """(confidence, explanation) when ``text`` is a secret worth flagging, else None."""
+class QrSecret(NamedTuple):
+    """What a code holds: how sure, what it is in words, and whether it is a credential."""
+
+    confidence: float
+    explanation: str
+    credential: bool = True
+
+
+ADDRESS_EXPLANATION = (
+    "a wallet's receive address: not a key, but it ties you to your funds for anyone who sees it"
+)
+_URI_TAIL = re.compile(r"[@/?].*$", re.DOTALL)  # EIP-681's @chain and /function, BIP21's ?amount
+
+
+def classify(text: str) -> QrSecret | None:
+    """What secret ``text`` holds when it is worth flagging, else None."""
     stripped = text.strip()
     lowered = stripped.lower()
     if lowered.startswith("otpauth-migration://"):
-        return 0.99, "an authenticator app export (otpauth-migration): every 2FA secret in it"
+        return QrSecret(
+            0.99, "an authenticator app export (otpauth-migration): every 2FA secret in it"
+        )
     if lowered.startswith("otpauth://"):
         return _otpauth(stripped)
     if lowered.startswith("wifi:"):
@@ -41,7 +63,7 @@ def classify(text: str) -> tuple[float, str] | None:
     return _wallet(stripped)
 
 
-def _otpauth(text: str) -> tuple[float, str] | None:
+def _otpauth(text: str) -> QrSecret | None:
     parts = urlsplit(text)
     query = parse_qs(parts.query)
     if not query.get("secret"):
@@ -53,32 +75,33 @@ def _otpauth(text: str) -> tuple[float, str] | None:
     issuer = (query.get("issuer") or [account_issuer])[0]
     kind = parts.netloc.lower() or "otp"
     who = f" for {_short(issuer)!r}" if issuer else ""
-    return 0.98, f"a 2FA secret ({kind}){who}: anyone with this picture gets your codes"
+    return QrSecret(0.98, f"a 2FA secret ({kind}){who}: anyone with this picture gets your codes")
 
 
-def _wifi(text: str) -> tuple[float, str] | None:
+def _wifi(text: str) -> QrSecret | None:
     fields = dict(_WIFI_FIELD.findall(text[5:]))
     if not fields.get("P") or fields.get("T", "").lower() == "nopass":
         return None
     network = fields.get("S", "").replace("\\", "")
-    return 0.9, f"the password of the Wi-Fi network {_short(network)!r}"
+    return QrSecret(0.9, f"the password of the Wi-Fi network {_short(network)!r}")
 
 
-def _wallet(text: str) -> tuple[float, str] | None:
-    candidate = text.split(":", 1)[-1].split("?", 1)[0] if ":" in text[:12] else text
+def _wallet(text: str) -> QrSecret | None:
+    candidate = text.split(":", 1)[-1] if ":" in text[:12] else text
+    candidate = _URI_TAIL.sub("", candidate.removeprefix("pay-"))
     if _EXTENDED_PRIVATE.fullmatch(candidate):
-        return 0.98, "a wallet's extended private key: it spends every address of the wallet"
+        return QrSecret(0.98, "a wallet's extended private key: it spends every address of it")
     if _WIF.fullmatch(candidate):
-        return 0.95, "a wallet private key (WIF): it spends the coins it holds"
+        return QrSecret(0.95, "a wallet private key (WIF): it spends the coins it holds")
     if _HEX_KEY.fullmatch(candidate):
-        return 0.8, "a 64-hex-digit key, as wallets print private keys"
+        return QrSecret(0.8, "a 64-hex-digit key, as wallets print private keys")
     from companion.sensitivity.validators import find_seed_phrase
 
     seed = find_seed_phrase(re.findall(r"[^\W\d_]+", text))
     if seed is not None:
-        return 0.95, f"a wallet recovery phrase: {seed.count} of {seed.total} BIP39 words"
+        return QrSecret(0.95, f"a wallet recovery phrase: {seed.count} of {seed.total} BIP39 words")
     if _ETH_ADDRESS.fullmatch(candidate) or _BTC_ADDRESS.fullmatch(candidate):
-        return 0.6, "a wallet address: public, but it ties this photo to your coins"
+        return QrSecret(0.6, ADDRESS_EXPLANATION, credential=False)
     return None
 
 
@@ -105,15 +128,21 @@ class QrDetector:
             texts = self._read(subject.full())
         if not texts:
             return Verdict(note=subject.problem() or "no QR code")
-        found = []
+        found: list[Finding] = []
         for text in texts:
-            verdict = classify(text)
-            if verdict is not None:
-                found.append(Finding("secret_qr", NAME, *verdict))
+            secret = classify(text)
+            if secret is None:
+                continue
+            categories = ("secret_qr", "credentials") if secret.credential else ("secret_qr",)
+            for category in categories:
+                finding = Finding(category, NAME, secret.confidence, secret.explanation)
+                if finding not in found:
+                    found.append(finding)
         if not found:
             plural = "s" if len(texts) > 1 else ""
             return Verdict(note=f"{len(texts)} QR code{plural}, none holding a secret")
-        return Verdict(tuple(found), "; ".join(f.explanation for f in found))
+        said = dict.fromkeys(f.explanation for f in found)
+        return Verdict(tuple(found), "; ".join(said))
 
     def _read(self, image: Any) -> list[str]:
         if image is None:

@@ -16,17 +16,20 @@ from typing import Any
 
 from companion.model import Asset, Finding
 from companion.pictures import is_image
-from companion.sensitivity import lexicon, validators
+from companion.sensitivity import credentials, lexicon, validators
 from companion.sensitivity.base import ScanSettings, Subject, Verdict, no_telemetry
+from companion.sensitivity.credentials import count_codes, password_like
+from companion.sensitivity.national_ids import find_nir, nir_ok
+
+__all__ = ["TextDetector", "count_codes", "examine", "find_nir", "load", "nir_ok", "password_like"]
 
 NAME = "text"
-VERSION = "2"  # 2: HEIC thumbnails gated at twice their size; pieces of a row joined
+VERSION = "3"  # 3: values, not labels; recovery keys, Wi-Fi passwords, national ids
 GATE_SIDE = 640  # the gate runs the text detector on a copy this large (about 0.1 s)
 GATE_LINES = 4  # text boxes a photo needs to be read: a sign or a caption has fewer
 SCREENSHOT_SIDE = 2600  # screenshots are read whole up to this size
 PHOTO_SIDE = 2048  # documents photographed: a passport's MRZ reads from about 2016 px
 MIN_SCORE = 0.5  # OCR lines read with less confidence are dropped
-MIN_CODES = 5  # one-time codes listed before a list counts as backup codes
 BULLETS = "\u2022" * 3
 
 _ENGINE: Any = None  # one RapidOCR engine per process, made on first use
@@ -187,7 +190,7 @@ def examine(lines: Sequence[str], pieces: Sequence[str] = ()) -> tuple[Finding, 
     card_text = "\n".join(_GLUED_GROUPS.sub(" ", line) for line in [*lines, *pieces])
     checks = (
         _payment_card(lines, card_text, joined),
-        _bank_details(text, joined, folded),
+        _bank_details(lines, text, joined),
         _identity_document(lines, joined, folded),
         _credentials(lines, folded),
         _medical(folded),
@@ -224,15 +227,40 @@ def _payment_card(lines: Sequence[str], text: str, joined: str) -> Finding | Non
     return _finding("payment_card", 0.98 if context else 0.95, explanation, len(cards) - 1)
 
 
-def _bank_details(text: str, joined: str, folded: str) -> Finding | None:
+def _bank_details(lines: Sequence[str], text: str, joined: str) -> Finding | None:
+    """An IBAN that passes its checks, or an account number printed with its bank code; the
+    labels alone ("IBAN", "BIC", an empty "add a payee" form) are not bank details."""
     ibans = _both(validators.find_ibans, text, joined, lambda i: i.compact)
     if ibans:
-        explanation = f"IBAN {ibans[0].masked()} passes the mod-97 check"
+        iban = ibans[0]
+        at = f" ({iban.bank})" if iban.bank else ""
+        explanation = f"IBAN {iban.masked()} passes the mod-97 check{at}"
         return _finding("bank_details", 0.95, explanation, len(ibans) - 1)
-    cues = lexicon.found(folded, lexicon.BANK)
-    if len(cues) >= 2:
-        return _finding("bank_details", 0.6, f"bank words: {_names(cues)}")
+    account = _labelled_value(lines, lexicon.ACCOUNT, _ACCOUNT_VALUE)
+    bank_code = _labelled_value(lines, lexicon.BANK_CODE, _BANK_CODE_VALUE)
+    if account and bank_code:
+        explanation = f"an account number next to its {bank_code} ({BULLETS})"
+        return _finding("bank_details", 0.8, explanation)
     return None
+
+
+_ACCOUNT_VALUE = re.compile(r"(?<![\w-])[0-9A-Z]{0,3}[0-9]{6,11}[0-9A-Z]{0,2}(?![\w-])")
+_BANK_CODE_VALUE = re.compile(
+    r"(?<![\w-])(?:[0-9]{2}-[0-9]{2}-[0-9]{2}|[0-9]{5}|[0-9]{8,9})(?![\w-])"
+)
+
+
+def _labelled_value(lines: Sequence[str], cues: Sequence[lexicon.Cue], value: Any) -> str:
+    """The name of the cue whose line (after it) or next line holds ``value``, else ""."""
+    for index, line in enumerate(lines):
+        hits = lexicon.found(lexicon.fold(line), cues)
+        if not hits:
+            continue
+        rest = line.split(":", 1)[1] if ":" in line else line
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if value.search(rest) or value.fullmatch(following.strip()):
+            return hits[0].name
+    return ""
 
 
 def _identity_document(lines: Sequence[str], joined: str, folded: str) -> Finding | None:
@@ -245,9 +273,14 @@ def _identity_document(lines: Sequence[str], joined: str, folded: str) -> Findin
         )
         confidence = min(0.98, 0.7 + 0.28 * mrz.checks_passed / mrz.checks_total)
         return _finding("identity_document", confidence, explanation, len(zones) - 1)
-    if find_nir(joined, hinted=bool(lexicon.found(folded, lexicon.NIR_CONTEXT))):
-        explanation = f"French social security number {BULLETS} passes its key check"
-        return _finding("identity_document", 0.9, explanation)
+    numbers = validators.find_national_ids(
+        joined,
+        nir_hinted=bool(lexicon.found(folded, lexicon.NIR_CONTEXT)),
+        dni_hinted=bool(lexicon.found(folded, lexicon.DNI_CONTEXT)),
+    )
+    if numbers:
+        explanation = f"{numbers[0].kind} {BULLETS} passes its key check"
+        return _finding("identity_document", 0.9, explanation, len(numbers) - 1)
     cues = [c for c in lexicon.found(folded, lexicon.IDENTITY) if c.strong]
     if len(cues) >= 3 and any(c.role == "field" for c in cues):
         return _finding("identity_document", 0.7, f"identity document words: {_names(cues)}")
@@ -255,25 +288,11 @@ def _identity_document(lines: Sequence[str], joined: str, folded: str) -> Findin
 
 
 def _credentials(lines: Sequence[str], folded: str) -> Finding | None:
-    phrase = validators.find_seed_phrase(lines)
-    if phrase is not None:
-        explanation = (
-            f"{phrase.count} of {phrase.total} words are from the BIP39 "
-            f"{phrase.language.capitalize()} list: a wallet recovery phrase"
-        )
-        return _finding("credentials", 0.95 if phrase.count == phrase.total else 0.85, explanation)
-    keywords = lexicon.found(folded, lexicon.CREDENTIALS)
-    if not keywords:
+    found = credentials.examine(lines, folded)
+    if found is None:
         return None
-    codes = count_codes(lines)
-    if codes >= MIN_CODES:
-        return _finding(
-            "credentials", 0.85, f"{codes} one-time backup codes next to '{keywords[0].name}'"
-        )
-    label = _password_next_to_label(lines)
-    if label is not None:
-        return _finding("credentials", 0.85, f"a password-like string next to '{label}'")
-    return None
+    confidence, explanation, more = found
+    return _finding("credentials", confidence, explanation, more)
 
 
 def _medical(folded: str) -> Finding | None:
@@ -287,92 +306,6 @@ def _medical(folded: str) -> Finding | None:
 
 def _names(cues: Sequence[lexicon.Cue]) -> str:
     return ", ".join(f"'{c.name}'" for c in cues)
-
-
-# --- structure cues -----------------------------------------------------------------------------
-
-_CODE = (
-    r"(?:[A-Za-z0-9]{3,5}-[A-Za-z0-9]{3,5}"  # 1234-5678, a1b2c-3d4e5
-    r"|[0-9]{4} [0-9]{4}|[0-9]{3} [0-9]{3}"  # 8213 4410, 123 456
-    r"|[A-Za-z0-9]{6,10})"  # a1b2c3d4
-)
-_NUMBERING = r"(?:[0-9]{1,2}[.)]\s*)?"
-_CODE_LINE = re.compile(rf"{_NUMBERING}({_CODE})(?:\s+{_NUMBERING}({_CODE}))?(?:\s+({_CODE}))?")
-
-
-def count_codes(lines: Sequence[str]) -> int:
-    """How many one-time codes ("1234-5678", "a1b2c3d4", "8213 4410") the lines list: lines
-    made of one to three codes only; a code in one piece must hold a digit (words do not)."""
-    count = 0
-    for line in lines:
-        match = _CODE_LINE.fullmatch(line.strip())
-        if match is None:
-            continue
-        codes = [c for c in match.groups() if c]
-        if all(any(ch.isdigit() or ch in "- " for ch in c) for c in codes):
-            count += len(codes)
-    return count
-
-
-_URL_LIKE = re.compile(r"//|^www\.|@|\.[a-z]{2,4}(?:/|$)", re.IGNORECASE)
-
-
-def password_like(token: str) -> bool:
-    """8 or more characters without spaces, letters with digits or symbols, not a URL or an
-    address, not a row of one character (masked dots)."""
-    if len(token) < 8 or len(set(token)) < 4 or _URL_LIKE.search(token):
-        return False
-    letters = any(ch.isalpha() for ch in token)
-    others = any(not ch.isalpha() for ch in token)
-    return letters and others
-
-
-def _password_next_to_label(lines: Sequence[str]) -> str | None:
-    """The label ("password", "PIN") of a password-like string on its line or the next one."""
-    for index, line in enumerate(lines):
-        labels = lexicon.found(lexicon.fold(line), lexicon.PASSWORD)
-        if not labels:
-            continue
-        after = line.split(":", 1)[1] if ":" in line else line
-        nearby = after.split()
-        if index + 1 < len(lines) and len(lines[index + 1].split()) == 1:
-            nearby.append(lines[index + 1].strip())
-        if any(password_like(token) for token in nearby):
-            return labels[0].name
-    return None
-
-
-# --- French social security number (NIR) --------------------------------------------------------
-
-_NIR = re.compile(
-    r"(?<![0-9A-Za-z])([12378]) ?([0-9]{2}) ?([0-9]{2}) ?([0-9]{2}|2[AB]) ?([0-9]{3}) ?"
-    r"([0-9]{3}) ?([0-9]{2})(?![0-9A-Za-z])",
-    re.IGNORECASE,
-)
-
-
-def nir_ok(nir: str) -> bool:
-    """The NIR key: 97 - (the 13-digit number mod 97), Corsica's 2A and 2B read as 19 and 18."""
-    compact = nir.replace(" ", "").upper()
-    if len(compact) != 15 or not compact[13:].isdigit():
-        return False
-    body = compact[:5] + {"2A": "19", "2B": "18"}.get(compact[5:7], compact[5:7]) + compact[7:13]
-    if not body.isdigit():
-        return False
-    return 97 - int(body) % 97 == int(compact[13:])
-
-
-def find_nir(text: str, *, hinted: bool = False) -> bool:
-    """Whether ``text`` holds a NIR whose key checks: printed in its usual groups
-    ("2 69 05 49 588 157 80"), or in one run of 15 when the text also speaks of social security."""
-    for match in _NIR.finditer(text):
-        month = int(match.group(3))
-        if not (1 <= month <= 12 or month >= 20):
-            continue
-        grouped = " " in match.group()
-        if (grouped or hinted) and nir_ok(match.group()):
-            return True
-    return False
 
 
 def load(settings: ScanSettings) -> TextDetector:

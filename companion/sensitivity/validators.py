@@ -4,32 +4,50 @@ Each finder reads OCR output and puts precision first: a hit needs the standard'
 (Luhn for ISO/IEC 7812 card numbers, mod 97 for ISO 13616 IBANs, the ICAO Doc 9303 check digits
 for machine readable zones) or, for BIP-0039 seed phrases, a run made almost only of list words.
 No finder "fixes" a digit the OCR may have misread (only the MRZ's letter-only fields, which no
-check digit covers, read 0 as O). Standard library only; the word lists are package data, read
-on first use. The MRZ and BIP-0039 finders live in ``mrz`` and ``bip39``, re-exported here.
+check digit covers, read 0 as O).
+
+The checks themselves come from the field's maintained libraries, not from tables copied here:
+``python-stdnum`` for the Luhn check, ``schwifty`` for IBANs (the SWIFT registry's country
+formats and the national check digits that France, Germany, Italy, Spain, Belgium... add inside
+the BBAN, and the bank a bank code belongs to), ``mnemonic`` for the BIP-0039 word lists. What
+stays here is the reading: where a number starts and ends in OCR text, how it is printed. The
+MRZ and BIP-0039 finders live in ``mrz`` and ``bip39``, national identity numbers in
+``national_ids``, printed recovery keys in ``recovery``; all are re-exported here.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from itertools import chain, repeat
 
+import schwifty
+from schwifty.exceptions import SchwiftyException
+from stdnum import luhn as _luhn
+
 from companion.sensitivity.bip39 import LANGUAGES, SeedPhrase, bip39_words, find_seed_phrase
-from companion.sensitivity.iban_lengths import IBAN_LENGTHS
 from companion.sensitivity.mrz import Mrz, find_mrz, icao_check_digit
+from companion.sensitivity.national_ids import NationalId, find_national_ids
+from companion.sensitivity.recovery import RecoveryKey, find_recovery_keys
 
 __all__ = [
     "LANGUAGES",
     "CardNumber",
     "Iban",
     "Mrz",
+    "NationalId",
+    "RecoveryKey",
     "SeedPhrase",
     "bip39_words",
     "find_card_numbers",
     "find_ibans",
     "find_mrz",
+    "find_national_ids",
+    "find_recovery_keys",
     "find_seed_phrase",
+    "iban_length",
     "iban_ok",
     "icao_check_digit",
     "luhn_ok",
@@ -67,17 +85,11 @@ def _grouped(text: str, sizes: Sequence[int]) -> str:
 
 
 def luhn_ok(digits: str) -> bool:
-    """The Luhn check of ISO/IEC 7812-1 Annex B: double every second digit from the right, sum
-    the digits, the total ends in 0. ``digits`` must be ASCII digits only, at least 2 of them."""
+    """The Luhn check of ISO/IEC 7812-1 Annex B (``stdnum.luhn``). ``digits`` must be ASCII
+    digits only, at least 2 of them: the library would also take other scripts' digits."""
     if len(digits) < 2 or not (digits.isascii() and digits.isdigit()):
         return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
+    return bool(_luhn.is_valid(digits))
 
 
 # Issuer identification number ranges (first digits, as equal-length low/high bounds) and the
@@ -178,30 +190,56 @@ _IBAN_SPACES = frozenset(" \u00a0\u202f")
 
 @dataclass(frozen=True, slots=True)
 class Iban:
-    """An IBAN found in text, in compact upper-case form."""
+    """An IBAN found in text, in compact upper-case form, and the bank its bank code names
+    in the registry ("" when the registry does not know it)."""
 
     country: str
     compact: str
+    bank: str = field(default="", compare=False)
 
     def masked(self) -> str:
         """Country code and check digits, bullets, the last 3 characters; grouped by 4."""
         return _grouped(mask_middle(self.compact, 4, 3), (4,))
 
 
+@cache
+def iban_length(country: str) -> int | None:
+    """The IBAN length of ``country`` in the SWIFT registry (as ``schwifty`` ships it), or None."""
+    from schwifty import registry
+
+    try:
+        return int(registry.get_iban_spec(country).iban_length)
+    except (KeyError, SchwiftyException, ValueError):
+        return None
+
+
+def _parsed(compact: str) -> schwifty.IBAN | None:
+    if not _IBAN_SHAPE.fullmatch(compact) or not "02" <= compact[2:4] <= "98":
+        return None
+    try:
+        return schwifty.IBAN(compact, validate_bban=True)
+    except (SchwiftyException, ValueError):
+        return None
+
+
 def iban_ok(compact: str) -> bool:
-    """ISO 13616-1: a known country code, that country's length (SWIFT registry), a BBAN of
-    A-Z and 0-9, check digits 02-98, and the whole, rotated and lettered A=10..Z=35, mod 97 = 1."""
-    if not _IBAN_SHAPE.fullmatch(compact) or IBAN_LENGTHS.get(compact[:2]) != len(compact):
-        return False
-    if not "02" <= compact[2:4] <= "98":
-        return False
-    rotated = compact[4:] + compact[:4]
-    return int("".join(str(int(char, 36)) for char in rotated)) % 97 == 1
+    """ISO 13616-1 through ``schwifty``: a registered country, its length and BBAN format, the
+    mod-97 check, and the country's own check digits inside the BBAN where it has them. Check
+    digits must be 02-98 (01 and 99 alias 98 and 02 under mod 97: no bank issues them)."""
+    return _parsed(compact) is not None
+
+
+def _bank_name(compact: str) -> str:
+    parsed = _parsed(compact)
+    try:
+        return str(parsed.bank_name or "") if parsed is not None else ""
+    except (SchwiftyException, ValueError, AttributeError):
+        return ""
 
 
 def _iban_at(text: str, start: int) -> tuple[str, int] | None:
     """The IBAN starting at ``start`` and where it ends, reading single spaces between groups."""
-    length = IBAN_LENGTHS.get(text[start : start + 2].upper())
+    length = iban_length(text[start : start + 2].upper())
     if length is None:
         return None
     chars: list[str] = []
@@ -231,7 +269,7 @@ def find_ibans(text: str) -> list[Iban]:
             position = match.start() + 1
             continue
         compact, position = hit
-        iban = Iban(compact[:2], compact)
+        iban = Iban(compact[:2], compact, _bank_name(compact))
         if iban not in found:
             found.append(iban)
     return found

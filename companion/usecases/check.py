@@ -115,8 +115,10 @@ def restore_opened(
     since: datetime | None = None,
     until: datetime | None = None,
     progress: Update | None = None,
+    source: str | None = None,
 ) -> RestoreReport:
-    """``restore_to`` from a vault already open."""
+    """``restore_to`` from a vault already open (only ``source``'s files, if given)."""
     running = _Running(progress)
-    running.start(sum(s.asset.size for s in opened.assets(since, until)))
-    return restore(opened, target, since=since, until=until, progress=running)
+    chosen = opened.assets(since, until)
+    running.start(sum(s.asset.size for s in chosen if source in (None, s.asset.source)))
+    return restore(opened, target, since=since, until=until, progress=running, source=source)

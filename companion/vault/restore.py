@@ -121,13 +121,17 @@ def restore(
     since: datetime | None = None,
     until: datetime | None = None,
     progress: Progress | None = None,
+    source: str | None = None,
 ) -> RestoreReport:
-    """Restore every current asset captured in [since, until) into ``dest``."""
+    """Restore every current asset captured in [since, until) into ``dest`` (only those of
+    ``source``, if given)."""
     root = _open_destination(vault, dest)
     report = RestoreReport()
     progress = progress or (lambda _nbytes: None)
     try:
-        selected = list(vault.assets(since, until))
+        selected = [
+            s for s in vault.assets(since, until) if source is None or s.asset.source == source
+        ]
         _make_folders(root, selected)
         for stored in selected:
             try:

@@ -11,8 +11,10 @@ import hashlib
 import string
 import unicodedata
 from dataclasses import dataclass
-from importlib import resources
 from random import Random
+
+import schwifty
+from mnemonic import Mnemonic
 
 from companion.sensitivity import validators
 
@@ -76,29 +78,14 @@ def non_luhn(rng: Random, length: int = 16) -> str:
 
 # -- IBAN ----------------------------------------------------------------------------------------
 
-# country -> BBAN pattern: 'n' digit, 'a' upper-case letter, 'c' letter or digit.
-BBAN = {
-    "FR": "nnnnnnnnnnnnnnnnnnnnnnn",
-    "DE": "nnnnnnnnnnnnnnnnnn",
-    "ES": "nnnnnnnnnnnnnnnnnnnn",
-    "IT": "annnnnnnnnnnccccccccccc",
-    "BE": "nnnnnnnnnnnn",
-    "GB": "aaaannnnnnnnnnnnnn",
-    "NL": "aaaannnnnnnnnn",
-    "CH": "nnnnnnnnnnnnnnnnn",
-    "PT": "nnnnnnnnnnnnnnnnnnnnn",
-    "LU": "nnnnnnnnnnnnnnnn",
-}
+COUNTRIES = ("FR", "DE", "ES", "IT", "BE", "GB", "NL", "CH", "PT", "LU")
 
 
 def iban(rng: Random, country: str | None = None) -> str:
-    """A valid IBAN (mod 97), printed in groups of four."""
-    country = country or rng.choice(sorted(BBAN))
-    pools = {"n": string.digits, "a": string.ascii_uppercase, "c": string.ascii_uppercase + "0123"}
-    bban = "".join(rng.choice(pools[c]) for c in BBAN[country])
-    rotated = bban + country + "00"
-    check = 98 - int("".join(str(int(c, 36)) for c in rotated)) % 97
-    compact = f"{country}{check:02d}{bban}"
+    """A valid IBAN of a real bank code (schwifty's registry), its national check digits
+    included, printed in groups of four."""
+    country = country or rng.choice(COUNTRIES)
+    compact = schwifty.IBAN.random(country, random=rng).compact
     assert validators.iban_ok(compact), compact
     return grouped(compact, (4,) * 9)
 
@@ -167,8 +154,7 @@ def mrz_td1(who: Identity) -> tuple[str, str, str]:
 
 
 def wordlist(language: str) -> list[str]:
-    path = resources.files("companion.sensitivity") / "wordlists" / f"bip39-{language}.txt"
-    return [unicodedata.normalize("NFC", w) for w in path.read_text(encoding="utf-8").split()]
+    return [unicodedata.normalize("NFC", w) for w in Mnemonic(language).wordlist]
 
 
 def seed_phrase(rng: Random, language: str, count: int) -> list[str]:
@@ -249,6 +235,12 @@ def secret_qr_payload(rng: Random) -> tuple[str, str]:
         payload = bytes.fromhex("0488ade4") + b"\0" * 9 + rng.randbytes(32) + b"\0"
         return kind, base58check(payload + rng.randbytes(32))
     return kind, "bitcoin:" + base58check(b"\0" + rng.randbytes(20))
+
+
+def qr_categories(kind: str) -> tuple[str, ...]:
+    """What a scan should say of a secret code: a credential in a code is both (docs/scan.md);
+    a receive address is ``secret_qr`` only."""
+    return ("secret_qr",) if kind == "address" else ("credentials", "secret_qr")
 
 
 def harmless_qr_payload(rng: Random) -> tuple[str, str]:

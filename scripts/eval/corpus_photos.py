@@ -224,7 +224,8 @@ def qr_photo(rng: Random, book: FontBook, secret: bool) -> Item:
         (rng.randrange(0, size[0] - code.width), rng.randrange(0, size[1] - code.height)),
         code,
     )
-    return _camera(rng, image, f"qr-photo-{kind}", ("secret_qr",) if secret else ())
+    categories = content.qr_categories(kind) if secret else ()
+    return _camera(rng, image, f"qr-photo-{kind}", categories)
 
 
 def plain_photo(rng: Random, book: FontBook) -> Item:

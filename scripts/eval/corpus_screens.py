@@ -207,7 +207,7 @@ def qr_screen(rng: Random, book: FontBook, secret: bool) -> Item:
         colour="muted",
     )
     what = f"qr-screen-{kind}"
-    return _item(s, what, ("secret_qr",) if secret else (), lang)
+    return _item(s, what, content.qr_categories(kind) if secret else (), lang)
 
 
 # -- hard negatives ------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's 
 
 import corpus_photos as photos
 import corpus_screens as screens
+import corpus_secrets as secrets
 from corpus_draw import FontBook, Item
 
 from companion.model import Place
@@ -58,6 +59,12 @@ RECIPES: tuple[tuple[str, Scene, int], ...] = (
     ("article-screen", screens.article_screen, 10),
     ("wordlist-screen", screens.wordlist_screen, 8),
     ("settings-screen", screens.settings_screen, 4),
+    ("recovery-screen", secrets.recovery_screen, 15),
+    ("twofa-screen", secrets.twofa_screen, 9),
+    ("wallet-screen", secrets.wallet_screen, 9),
+    ("login-screen", secrets.login_screen, 12),
+    ("payee-screen", secrets.payee_screen, 9),
+    ("wifi-photo", secrets.wifi_photo, 9),
     ("card-photo", photos.card_photo, 16),
     ("passport-photo", photos.passport_photo, 12),
     ("idcard-photo", photos.idcard_photo, 6),
