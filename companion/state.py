@@ -33,12 +33,13 @@ def state_root() -> Path:
         return Path(given).expanduser()
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "companion" / "state"
-    if os.name == "nt":
-        local = os.environ.get("LOCALAPPDATA")
-        base = Path(local) if local else Path.home() / "AppData" / "Local"
-        return base / "companion" / "state"
-    xdg = os.environ.get("XDG_STATE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "companion"
+    else:  # noqa: RET505 - the else keeps mypy --platform darwin from calling the rest unreachable
+        if os.name == "nt":
+            local = os.environ.get("LOCALAPPDATA")
+            base = Path(local) if local else Path.home() / "AppData" / "Local"
+            return base / "companion" / "state"
+        xdg = os.environ.get("XDG_STATE_HOME")
+        return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "companion"
 
 
 def private_dir(*parts: str) -> Path:

@@ -149,6 +149,8 @@ READERS = {
     "key remove": ["key", "remove"],
     # the passphrase on the terminal; the review reads standard input (here: nothing flagged)
     "cleanup": ["cleanup", "--from", "folder:{t}/roll", "--no-browser", "--delete", "--json"],
+    # nothing scanned here: every photo is left out, and said so in the JSON report
+    "share": ["share", "--to", "{t}/shared", "--json"],
 }
 
 

@@ -15,6 +15,7 @@ from typing import Literal
 
 from companion.checklist.model import Checklist, Lang
 from companion.errors import CompanionError, UsageError
+from companion.portable import durable
 
 Format = Literal["pdf", "html", "md"]
 Paper = Literal["a4", "letter"]
@@ -93,7 +94,7 @@ def write_document(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            durable.sync(fh.fileno())
         Path(temp).replace(path)
     except OSError as exc:
         with contextlib.suppress(FileNotFoundError):

@@ -16,6 +16,7 @@ from companion.cli import terminal
 from companion.cli.common import EXIT_STATUS, PassFileOpt, VaultOpt, read_passphrase, vault_path
 from companion.cli.vault_cmd import WeakOkOpt, WorkFactorOpt, new_passphrase_checked
 from companion.errors import Cancelled, UsageError
+from companion.portable import private
 from companion.vault import keys
 from companion.vault.crypto import DEFAULT_WORK_FACTOR
 
@@ -122,7 +123,7 @@ def _private_if_a_file(stream: TextIO) -> None:
     try:
         fd = stream.fileno()
         if stat.S_ISREG(os.fstat(fd).st_mode):
-            os.fchmod(fd, 0o600)
+            private.make_private(fd)
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         pass  # not a file of this system (a pipe, a terminal, a test's capture): nothing to do
 

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from companion.portable import files
+
 if TYPE_CHECKING:
     from companion.connectors.base import Ask
 
@@ -35,7 +37,7 @@ def has_terminal() -> bool:
             with _CONSOLE.open(encoding="utf-8"):
                 pass
         else:
-            os.close(os.open(_TTY, os.O_RDWR | os.O_NOCTTY))
+            os.close(os.open(_TTY, os.O_RDWR | files.NOCTTY))
     except OSError:  # ENXIO: no controlling terminal (a new session, a daemon, most CI jobs)
         stdin = sys.stdin
         return stdin is not None and stdin.isatty()

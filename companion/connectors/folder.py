@@ -34,6 +34,7 @@ from companion.connectors.metadata import read_facts
 from companion.connectors.quarantine import remove_files
 from companion.errors import SourceChanged, SourceUnavailable, UsageError
 from companion.model import Asset, AssetKind, DeviceInfo
+from companion.portable import files
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -183,9 +184,9 @@ class FolderConnector:
             )
         local = self._root.joinpath(*parts)
         try:
-            # O_NOFOLLOW: a file swapped for a symlink since the listing is not followed.
-            # O_NONBLOCK: a file swapped for a FIFO does not hang the open.
-            fd = os.open(local, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            # Not through a link: a file swapped for a symlink since the listing is refused; a
+            # file swapped for a FIFO does not hang the open (portable.files).
+            fd = files.open_no_follow(local)
         except FileNotFoundError as exc:
             raise SourceUnavailable(
                 f"{asset.path} is no longer in {self._root}",
@@ -199,7 +200,6 @@ class FolderConnector:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise SourceChanged(f"{asset.path} is no longer a regular file")
-        os.set_blocking(fd, True)
         return fd
 
 

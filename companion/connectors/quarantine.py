@@ -32,6 +32,7 @@ from pathlib import Path
 from companion.connectors.base import Removal, RemovalState
 from companion.errors import SourceChanged, SourceUnavailable, UsageError
 from companion.model import Asset
+from companion.portable import durable, files
 
 logger = logging.getLogger(__name__)
 
@@ -164,14 +165,14 @@ def _copy_across(local: Path, wanted: Path) -> Path:
     """Copy to a new file (never an existing one), sync it, compare sizes, then unlink."""
     for candidate in _names(wanted):
         try:
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            fd = files.create_new(candidate, 0o600)
         except FileExistsError:
             continue
         try:
             with local.open("rb") as source, os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(source, out, _COPY_CHUNK)
                 out.flush()
-                os.fsync(out.fileno())
+                durable.sync(out.fileno())
             shutil.copystat(local, candidate, follow_symlinks=False)
             copied, original = candidate.stat().st_size, local.stat().st_size
             if copied != original:
@@ -210,7 +211,7 @@ def _sync_folder(folder: Path) -> None:
     except OSError:
         return
     try:
-        os.fsync(fd)
+        durable.sync(fd)
     except OSError as exc:  # network and FUSE file systems may refuse a directory fsync
         logger.debug("cannot sync %s: %s", folder, exc)
     finally:

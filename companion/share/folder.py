@@ -24,6 +24,7 @@ from pathlib import Path
 
 from companion.connectors.quarantine import refuse_mounted_phone
 from companion.errors import StorageFull, UsageError
+from companion.portable import durable
 from companion.vault.restore import safe_component
 
 _UUID = re.compile(r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
@@ -86,7 +87,7 @@ def write_new(
     try:
         fill(temp)
         with open(temp, "rb+") as fh:  # noqa: PTH123 (fsync needs the descriptor)
-            os.fsync(fh.fileno())
+            durable.sync(fh.fileno())
         if when is not None:
             stamp = int(when.timestamp() * 1e9)
             with contextlib.suppress(OverflowError, ValueError, OSError):
@@ -135,7 +136,7 @@ def _publish(temp: Path, folder: Path, name: str) -> Path:
 def _sync_folder(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        os.fsync(fd)
+        durable.sync(fd)
     except OSError as exc:
         if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
             raise

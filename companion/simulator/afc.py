@@ -203,12 +203,12 @@ class AfcSession:
         birth = getattr(info, "st_birthtime", None)
         values: dict[str, object] = {
             "st_size": info.st_size,
-            "st_blocks": info.st_blocks,
+            "st_blocks": getattr(info, "st_blocks", -(-info.st_size // 512)),  # not on Windows
             "st_nlink": info.st_nlink,
             "st_ifmt": kind,
             "st_mtime": info.st_mtime_ns,
             "st_birthtime": int(birth * 1e9) if birth is not None else info.st_mtime_ns,
-            "st_blksize": info.st_blksize,
+            "st_blksize": getattr(info, "st_blksize", 4096),
         }
         if kind == "S_IFLNK":
             values["LinkTarget"] = str(entry.readlink())
@@ -233,7 +233,8 @@ class AfcSession:
         afc_faults.refuse_ghost(self.device.faults, self.media.relative(real))
         if real.is_dir():
             raise Refused(AfcError.OBJECT_IS_DIR)
-        descriptor = os.open(real, _OPEN_FLAGS[mode] | os.O_CLOEXEC, 0o644)
+        flags = _OPEN_FLAGS[mode] | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+        descriptor = os.open(real, flags, 0o644)
         handle = self.next_handle
         self.next_handle += 1
         self.files[handle] = _OpenFile(descriptor, self.media.relative(real))

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import shutil
 import ssl
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -184,19 +185,24 @@ class Simulator:
 
     async def _open_server(self) -> asyncio.Server:
         listen = self._listen
+        if listen is None and sys.platform == "win32":
+            listen = "127.0.0.1:0"  # no Unix sockets: TCP on loopback, as Apple's service there
         if listen is not None and ":" in listen:
             host, _, port = listen.rpartition(":")
             return await asyncio.start_server(self._client, host, int(port))
-        if listen is None:
-            self._private_dir = Path(tempfile.mkdtemp(prefix="simulated-iphone-"))
-            path = self._private_dir / "usbmuxd"
-        else:
-            path = Path(listen)
-            if path.is_socket():
-                path.unlink()  # a socket left by an earlier run that was killed
-        server = await asyncio.start_unix_server(self._client, path)
-        self._socket_path = path
-        return server
+        if sys.platform == "win32":
+            raise ValueError(f"{listen!r}: give HOST:PORT here (there are no Unix sockets)")
+        else:  # noqa: RET506 - the else keeps mypy --platform win32 from calling the rest unreachable
+            if listen is None:
+                self._private_dir = Path(tempfile.mkdtemp(prefix="simulated-iphone-"))
+                path = self._private_dir / "usbmuxd"
+            else:
+                path = Path(listen)
+                if path.is_socket():
+                    path.unlink()  # a socket left by an earlier run that was killed
+            server = await asyncio.start_unix_server(self._client, path)
+            self._socket_path = path
+            return server
 
     def _address_of(self, server: asyncio.Server) -> str:
         if self._socket_path is not None:

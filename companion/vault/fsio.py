@@ -23,18 +23,13 @@ from companion.errors import (
     VaultError,
     VaultInaccessible,
 )
+from companion.portable import durable, private
 
 
 def fsync_dir(path: Path) -> None:
-    """Make a rename or creation inside ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    except OSError as exc:  # some file systems (network, exFAT via FUSE) refuse directory fsync
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
+    """Make a rename or creation inside ``path`` durable (``portable.durable``: F_FULLFSYNC on
+    macOS; some file systems refuse a folder sync, which is not an error)."""
+    durable.sync_folder(path)
 
 
 def remove_children(folder: Path) -> None:
@@ -106,7 +101,7 @@ def atomic_write(final: Path, data: bytes, tmp_dir: Path, *, overwrite: bool = T
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            durable.sync(fh.fileno())
         if not publish(temp, final, overwrite=overwrite):
             raise FileExistsError(errno.EEXIST, "already exists", str(final))
     except OSError as exc:
@@ -221,9 +216,4 @@ def _other_owner(path: Path) -> str | None:
         return None
     if geteuid is None or uid == geteuid():
         return None
-    try:
-        import pwd
-
-        return pwd.getpwuid(uid).pw_name
-    except (ImportError, KeyError):
-        return f"uid {uid}"
+    return private.owner_name(uid)

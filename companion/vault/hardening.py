@@ -44,25 +44,24 @@ def no_core_dumps() -> None:
 
 
 def _no_core_limit() -> None:
-    if sys.platform == "win32":  # no core files to turn off
-        return
-    import resource
+    if sys.platform != "win32":  # Windows: no core files to turn off
+        import resource
 
-    try:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    except (OSError, ValueError) as exc:
-        log.debug("could not set the core size limit to 0: %s", exc)
+        try:
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        except (OSError, ValueError) as exc:
+            log.debug("could not set the core size limit to 0: %s", exc)
 
 
 def _not_dumpable() -> None:
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
-            log.debug("prctl(PR_SET_DUMPABLE, 0) failed: %s", os.strerror(ctypes.get_errno()))
-    except (OSError, AttributeError) as exc:
-        log.debug("cannot mark the process not dumpable: %s", exc)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+                errno_text = os.strerror(ctypes.get_errno())
+                log.debug("prctl(PR_SET_DUMPABLE, 0) failed: %s", errno_text)
+        except (OSError, AttributeError) as exc:
+            log.debug("cannot mark the process not dumpable: %s", exc)
 
 
 def take_from_environment(name: str) -> str | None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from companion.portable import durable
 from companion.state import FILE_MODE, private_dir
 from companion.vault.catalogue import Seal, number, segment_name
 
@@ -91,7 +92,7 @@ class HighWater:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(text)
                 fh.flush()
-                os.fsync(fh.fileno())
+                durable.sync(fh.fileno())
             temp.replace(path)
         except OSError as exc:
             log.warning("could not record the vault's catalogue state on this computer: %s", exc)

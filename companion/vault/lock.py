@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from companion.errors import VaultLocked
+from companion.portable import durable
 
 
 def _alive(pid: int) -> bool:
@@ -52,7 +53,7 @@ class VaultLock:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)
                 fh.flush()
-                os.fsync(fh.fileno())
+                durable.sync(fh.fileno())
             self._held = True
             return
         raise self._locked_error()

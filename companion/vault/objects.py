@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from companion.errors import IntegrityError, SizeMismatch, StorageFull, VaultError
+from companion.portable import durable
 from companion.vault import crypto
 from companion.vault.fsio import (
     access_error,
@@ -99,14 +100,9 @@ class _EarlyWriteback:
     def write(self, data: bytes) -> int:
         n = self._out.write(data)
         self._written += n
-        if self._written - self._advised >= self._STEP and hasattr(os, "posix_fadvise"):
+        if self._written - self._advised >= self._STEP:
             self._out.flush()
-            os.posix_fadvise(
-                self._out.fileno(),
-                self._advised,
-                self._written - self._advised,
-                os.POSIX_FADV_DONTNEED,
-            )
+            durable.drop_cache(self._out.fileno(), self._advised, self._written - self._advised)
             self._advised = self._written
         return n
 
@@ -184,7 +180,7 @@ class ObjectStore:
                 reader = io.BufferedReader(hashing, buffer_size=buffer)
                 crypto.encrypt_stream(reader, _EarlyWriteback(out), self._recipient, what)
                 out.flush()
-                os.fsync(out.fileno())
+                durable.sync(out.fileno())
                 stored_size = out.tell()
             if expected_size is not None and hashing.count != expected_size:
                 raise SizeMismatch(

@@ -41,6 +41,7 @@ from pathlib import Path
 
 from companion.errors import CompanionError, IntegrityError, StorageFull, UsageError
 from companion.model import Asset, StoredAsset
+from companion.portable import durable, files
 from companion.vault.sniff import HEAD_BYTES, extension
 from companion.vault.vault import Vault
 
@@ -199,7 +200,7 @@ class _Folder:
 
     @classmethod
     def open(cls, path: Path) -> _Folder:
-        return cls(path, os.open(path, os.O_RDONLY | os.O_DIRECTORY) if _handles() else None)
+        return cls(path, os.open(path, os.O_RDONLY | files.DIRECTORY) if _handles() else None)
 
     def close(self) -> None:
         if self.fd is not None:
@@ -220,7 +221,7 @@ class _Folder:
         with contextlib.suppress(FileExistsError):
             os.mkdir(name, dir_fd=self.fd)
         try:
-            fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=self.fd)
+            fd = os.open(name, os.O_RDONLY | files.DIRECTORY | files.NOFOLLOW, dir_fd=self.fd)
         except OSError as exc:
             found = self.lstat(name)  # a symlink, or a folder again if one was swapped back
             kind = stat.S_IFMT(found.st_mode) if found is not None else None
@@ -376,7 +377,7 @@ def _decrypt_into(
             raise IntegrityError(f"{stored.asset.path} decrypts to different bytes")
         if folder.fd is not None:  # by handle: the time goes to this very file
             _set_time(fd, stored)
-        os.fsync(fd)
+        durable.sync(fd)
     if folder.fd is None:  # by path, once closed (Windows cannot time a file open for writing)
         _set_time(folder.path / part, stored)
     return sink.head

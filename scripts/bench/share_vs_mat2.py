@@ -31,7 +31,9 @@ import json
 import multiprocessing
 import os
 import shutil
+import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -202,6 +204,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         video_files = sorted(str(p) for p in (plain / "videos").rglob("*.mp4"))
         runs.append(timed(bench, "mat2 (videos)", [MAT2, *video_files]) | {"mb": 0.0})
     written = json.loads((workdir / "logs" / "companion-share-photos.out").read_text())
+    left = tags_left(workdir, plain)
     by = {r["name"]: r["seconds"] for r in runs}
     ours = by["companion share (photos)"] + (
         by["companion share (videos)"] if videos_compared else 0
@@ -215,6 +218,52 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "runs": runs,
         "videos_compared": videos_compared,
         "ratio": ours / theirs,
+        "tags": left,
+    }
+
+
+STRUCTURE = ("System:", "ExifTool:", "SourceFile", "File:", "Composite:")
+
+
+def _tags_by_stem(folder: Path, *, cleaned: bool = False) -> dict[str, set[str]]:
+    """Every file's tags under ``folder`` (one exiftool run), by file stem; with ``cleaned``
+    only mat2's copies (``NAME.cleaned.EXT``)."""
+    done = subprocess.run(
+        ["exiftool", "-j", "-G1", "-a", "-r", "-q", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found: dict[str, set[str]] = {}
+    for entry in json.loads(done.stdout or "[]"):
+        name = Path(entry["SourceFile"]).name
+        if cleaned != (".cleaned." in name):
+            continue
+        found[name.split(".")[0]] = {k for k in entry if not k.startswith(STRUCTURE)}
+    return found
+
+
+def tags_left(workdir: Path, plain: Path) -> dict[str, Any]:
+    """Over every file both cleaned: the tags mat2 removed that the share's copy still has, and
+    those either leaves (counted over files), read with exiftool."""
+    if shutil.which("exiftool") is None:
+        return {"compared": 0}
+    original = _tags_by_stem(workdir / "roll")
+    ours = _tags_by_stem(workdir / "shared-photos") | _tags_by_stem(workdir / "shared-videos")
+    theirs = _tags_by_stem(plain, cleaned=True)
+    both = sorted(set(original) & set(ours) & set(theirs))
+    missed: Counter[str] = Counter()
+    left_ours: Counter[str] = Counter()
+    left_theirs: Counter[str] = Counter()
+    for stem in both:
+        left_ours.update(ours[stem])
+        left_theirs.update(theirs[stem])
+        missed.update((original[stem] - theirs[stem]) & ours[stem])
+    return {
+        "compared": len(both),
+        "removed_by_mat2_left_by_share": dict(missed),
+        "left_by_share": dict(left_ours),
+        "left_by_mat2": dict(left_theirs),
     }
 
 
@@ -229,6 +278,16 @@ def report(data: dict[str, Any]) -> list[str]:
         lines.append(f"{r['name']:<28}{r['seconds']:>9.2f}{r['rss_mb']:>13.1f}{r['cpu_s']:>8.2f}")
     what = "photos and videos" if data["videos_compared"] else "photos (mat2 has no ffmpeg here)"
     check = Check(f"share / mat2, {what}", data["ratio"], "x", 1.0, "<=")
+    tags = data["tags"]
+    lines += ["", f"tags, over the {tags['compared']} files both cleaned (exiftool; files seen):"]
+    ours, theirs = tags.get("left_by_share", {}), tags.get("left_by_mat2", {})
+    for title, found in (
+        ("removed by mat2, left by share", tags.get("removed_by_mat2_left_by_share", {})),
+        ("left by share only", {t: n for t, n in ours.items() if t not in theirs}),
+        ("left by mat2 only", {t: n for t, n in theirs.items() if t not in ours}),
+    ):
+        shown = ", ".join(f"{t} ({n})" for t, n in sorted(found.items())) or "none"
+        lines.append(f"  {title}: {shown}")
     return [*lines, "", *check_lines([check], 52)]
 
 

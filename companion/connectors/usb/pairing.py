@@ -20,6 +20,7 @@ import plistlib
 import sys
 from pathlib import Path
 
+from companion.portable import durable
 from companion.state import private_dir, tighten_file
 
 log = logging.getLogger(__name__)
@@ -48,14 +49,15 @@ def library_folder() -> Path:
     ``$XDG_DATA_HOME/pymobiledevice3`` (only an absolute one counts; ``~/.local/share`` when
     unset), the home being the invoking user's under sudo; elsewhere ``~/.pymobiledevice3``.
     Worked out at each call (the library does it once, when imported); never created."""
-    if not sys.platform.startswith("linux"):
+    if sys.platform.startswith("linux"):
+        home = Path("~" + os.environ.get("SUDO_USER", "")).expanduser()
+        legacy = home / f".{_LIBRARY}"
+        if legacy.is_dir():
+            return legacy
+        data = Path(os.environ.get("XDG_DATA_HOME", ""))
+        return (data if data.is_absolute() else home / ".local" / "share") / _LIBRARY
+    else:  # noqa: RET505 - the else keeps mypy on other platforms from calling it unreachable
         return Path.home() / f".{_LIBRARY}"
-    home = Path("~" + os.environ.get("SUDO_USER", "")).expanduser()
-    legacy = home / f".{_LIBRARY}"
-    if legacy.is_dir():
-        return legacy
-    data = Path(os.environ.get("XDG_DATA_HOME", ""))
-    return (data if data.is_absolute() else home / ".local" / "share") / _LIBRARY
 
 
 def adopt(record: Path, folder: Path) -> bool:
@@ -106,6 +108,6 @@ def _write_private(target: Path, data: bytes) -> None:
     with os.fdopen(descriptor, "wb") as stream:
         stream.write(data)
         stream.flush()
-        os.fsync(stream.fileno())
+        durable.sync(stream.fileno())
     tighten_file(partial)  # a partial file left by an earlier run keeps its old mode
     partial.replace(target)
