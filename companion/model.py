@@ -45,6 +45,7 @@ class Asset:
     screenshot: bool | None = None
     uid: str | None = None
     original_name: str | None = None  # when the source names the file other than its path does
+    cloud_id: str | None = None  # its identity in iCloud Photos, where the source knows it
 
     @property
     def name(self) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -452,3 +454,71 @@ def test_downloads_are_paced_per_connection_and_in_total(
 
 def _path_of(icloud: SimulatedICloud, asset_name: str) -> str:
     return next(asset.path for asset in icloud.assets if asset.asset_name == asset_name)
+
+
+# Reached by Apple's host names (a hosts file points icloudpd here)
+
+CLOUDKIT_NAME = "https://p01-ckdatabasews.icloud.com"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _handshake(port: int, context: ssl.SSLContext, name: str) -> None:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=name),
+    ):
+        pass
+
+
+def test_it_listens_on_the_port_chosen_and_its_certificate_names_the_hosts_given(
+    roll: list[MediaItem],
+) -> None:
+    port = _free_port()
+    names = ("idmsa.apple.com", "setup.icloud.com")
+    with SimulatedICloud(roll, two_factor=False, port=port, host_names=names) as icloud:
+        assert icloud.base_url == f"https://127.0.0.1:{port}"
+        context = ssl.create_default_context(cafile=str(icloud.ca_path))
+        for name in (*names, "localhost"):
+            _handshake(port, context, name)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            _handshake(port, context, "www.icloud.com")
+
+
+def test_asked_as_setup_icloud_com_the_web_session_cookies_cover_the_domain(
+    roll: list[MediaItem], tmp_path: Path
+) -> None:
+    with SimulatedICloud(roll, two_factor=False, service_url=CLOUDKIT_NAME) as icloud:
+        api = connect(icloud, tmp_path)
+        assert api.data["webservices"]["ckdatabasews"]["url"] == CLOUDKIT_NAME
+        login = f"{icloud.setup_endpoint}/accountLogin"
+        body = {"dsWebAuthToken": api.session.data["session_token"]}
+        ca = str(icloud.ca_path)
+        by_address = requests.post(login, json=body, verify=ca, timeout=10)
+        by_name = requests.post(
+            login, json=body, headers={"Host": "setup.icloud.com"}, verify=ca, timeout=10
+        )
+    assert by_address.ok and by_name.ok
+    assert "Domain=" not in by_address.headers["Set-Cookie"]
+    assert by_name.headers["Set-Cookie"].count("Domain=.icloud.com;") >= 4
+
+
+def test_zones_are_listed_without_a_dsid_but_not_without_the_web_session(
+    icloud: SimulatedICloud, tmp_path: Path
+) -> None:
+    api = connect(icloud, tmp_path)
+    zones = f"{icloud.base_url}/database/1/com.apple.photos.cloud/production/private/zones/list"
+    ca = str(icloud.ca_path)
+    cookies = {cookie.name: str(cookie.value) for cookie in api.session.cookies}
+    listed = requests.post(zones, json={}, cookies=cookies, verify=ca, timeout=10)
+    assert listed.status_code == 200
+    assert [z["zoneID"]["zoneName"] for z in listed.json()["zones"]] == ["PrimarySync"]
+    wrong = requests.post(
+        zones, params={"dsid": "1"}, json={}, cookies=cookies, verify=ca, timeout=10
+    )
+    assert wrong.status_code == 401
+    assert requests.post(zones, json={}, verify=ca, timeout=10).status_code == 401

@@ -5,7 +5,9 @@ the simulated iCloud over HTTPS, through the unmodified pyicloud; nothing of our
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -13,9 +15,10 @@ import pytest
 from companion.backup import VaultStore, run_backup
 from companion.demo.icloud import back_up_from_icloud
 from companion.errors import DeviceError, SourceUnavailable, UsageError
+from companion.model import Asset, AssetKind
 from companion.simulator.icloud import SimulatedICloud
 from companion.simulator.media import MediaItem, generate_camera_roll
-from companion.vault import Vault
+from companion.vault import Vault, cloudonly
 from tests.icloud_support import Person, camera_roll, connector
 from tests.support import PASSPHRASE, cli_env, companion, new_vault
 from tests.usb_support import phone_copy, usb
@@ -134,8 +137,8 @@ def test_status_matches_a_phones_previews_with_what_icloud_gave(tmp_path: Path) 
     assert not step.backup.failed and step.backup.new >= 2
     (found,) = json.loads(after.stdout)["cloud_only"]
     assert found["recorded"] == 2 and found["missing"] == 0
-    # the simulated phone's identifiers are not iCloud's record names: name and time match
-    assert found["from_icloud_by_name_and_time"] == 2
+    # the phone's library knows each picture's iCloud identity, the simulated iCloud holds it
+    assert found["from_icloud_by_identifier"] == 2
 
 
 def test_the_demo_with_icloud(tmp_path: Path) -> None:
@@ -179,3 +182,48 @@ def test_an_apple_id_with_security_keys_is_refused_with_a_hint(tmp_path: Path) -
             found.info()
     assert "security key" in refused.value.message and refused.value.hint
     assert [secret for _question, secret in person.asked] == [True]  # no code was asked
+
+
+def test_previews_match_by_identifier_else_by_name_and_capture_second(tmp_path: Path) -> None:
+    taken = datetime(2024, 5, 1, 12, 30, 15, 400000, tzinfo=timezone(timedelta(hours=2)))
+    phone = "usb:00008110-TEST"
+    previews = [
+        Asset(phone, "DCIM/100APPLE/IMG_0001.HEIC", 10, 0, AssetKind.PHOTO, taken, cloud_id="A1"),
+        Asset(phone, "DCIM/100APPLE/IMG_0002.HEIC", 10, 0, AssetKind.PHOTO, taken),  # no identity
+        Asset(phone, "DCIM/100APPLE/IMG_0003.HEIC", 10, 0, AssetKind.PHOTO, taken),
+    ]
+    later = taken.astimezone(UTC) + timedelta(milliseconds=300)  # the same second, in UTC
+    cloud = [
+        Asset(
+            "icloud:x@example.com",
+            "2024/05/IMG_0001_A1.HEIC",
+            3,
+            0,
+            AssetKind.PHOTO,
+            later,
+            uid="A1",
+            original_name="IMG_9999.HEIC",
+            cloud_id="A1",
+        ),
+        Asset(
+            "icloud:x@example.com",
+            "2024/05/IMG_0002_B2.HEIC",
+            3,
+            0,
+            AssetKind.PHOTO,
+            later,
+            uid="B2",
+            original_name="img_0002.heic",
+            cloud_id="B2",
+        ),
+    ]
+    with new_vault(tmp_path / "vault") as vault:
+        assert cloudonly.note(vault, previews) == 3
+        vault.flush()  # as a backup does at its end
+        assert cloudonly.note(vault, previews) == 0  # the next run notes none again
+        for asset in cloud:
+            vault.put(asset, io.BytesIO(b"abc"))
+        vault.flush()
+        (found,) = cloudonly.summarize(vault, list(vault.assets()))
+    assert (found.recorded, found.from_icloud_by_identifier) == (3, 1)
+    assert (found.from_icloud_by_name_and_time, found.missing, found.from_source) == (1, 1, 0)

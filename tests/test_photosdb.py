@@ -20,6 +20,7 @@ from companion.connectors.usb.photosdb import (
 )
 from companion.connectors.usb.roll import FileStat, assemble
 from companion.model import AssetKind
+from companion.simulator.phone import build_phone
 
 
 def _wal_db(path: Path) -> sqlite3.Connection:
@@ -270,3 +271,28 @@ def test_assemble_without_a_library_keeps_every_file_plain() -> None:
     roll = assemble("usb:X", files, None)
     assert [a.path for a in roll.assets] == sorted(files)
     assert all(a.live_group is None and a.albums == () for a in roll.assets)
+
+
+@pytest.mark.parametrize("ios", ["16.7.8", "17.5.1", "17.6.1", "18.1"])
+def test_each_simulated_release_reads_with_its_own_columns(tmp_path: Path, ios: str) -> None:
+    phone = build_phone(tmp_path / "phone", seed=5, count=30, cloud_only=2, ios=ios)
+    data = phone.media_root / "PhotoData"
+    records = read_library(
+        (data / "Photos.sqlite").read_bytes(), (data / "Photos.sqlite-wal").read_bytes()
+    )
+    assert len(records) == phone.assets
+    assert {p for p, r in records.items() if r.cloud_only} == phone.cloud_only
+    edits = [r for r in records.values() if r.adjusted]
+    assert len(edits) == 3  # ZHASADJUSTMENTS up to 17, ZADJUSTMENTSSTATE on 18
+    assert all(r.edited_at is not None and r.captured_at < r.edited_at for r in edits)
+    assert {r.directory.split("/")[0] for r in edits} == {"DCIM", "PhotoData"}
+    from_icloud = [r for r in records.values() if r.directory.startswith("PhotoData/CPLAssets")]
+    assert from_icloud and all(
+        r.cloud_name and r.cloud_name.startswith("IMG_") for r in from_icloud
+    )
+    assert all(r.filename == f"{r.uid}.JPG" for r in from_icloud)
+    synced = [r for r in records.values() if r.cloud_guid]
+    assert len(synced) == phone.assets - 3  # the newest are not uploaded yet
+    assert {"Holidays", "Family"} <= {a for r in records.values() for a in r.albums}
+    videos = [r for r in records.values() if r.video]
+    assert videos and not any(r.screenshot or r.live for r in videos)

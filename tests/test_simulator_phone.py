@@ -14,7 +14,8 @@ import pytest
 import segno
 from PIL import Image
 
-from companion.simulator.phone import SamplePhone, build_phone, cached_phone
+from companion.simulator.phone import SamplePhone, build_phone, cached_phone, icloud_original
+from companion.simulator.photosdb import thumbnail_path
 from companion.simulator.planted import CARD_NUMBER, TOTP_URI, qr_layout
 from companion.simulator.quicktime import make_quicktime
 from companion.simulator.roll import PHONE_MODEL, Movie, folder_for
@@ -75,6 +76,10 @@ def test_every_row_has_its_file_and_every_file_its_row(phone: SamplePhone, tmp_p
     listed = set()
     for directory, filename, _subtype, size in rows:
         path = phone.media_root / directory / filename
+        if f"{directory}/{filename}" in phone.cloud_only:  # only iCloud has it, and a thumbnail
+            assert not path.exists()
+            assert (phone.media_root / thumbnail_path(f"{directory}/{filename}")).is_file()
+            path = icloud_original(phone.media_root, f"{directory}/{filename}")
         assert path.stat().st_size == size
         listed.add(f"{directory}/{filename}")
     live_stems = {f"{d}/{f.rsplit('.', 1)[0]}" for d, f, subtype, _ in rows if subtype == 2}
@@ -87,7 +92,7 @@ def test_every_row_has_its_file_and_every_file_its_row(phone: SamplePhone, tmp_p
     assert any(p.startswith("PhotoData/CPLAssets/group") for p in on_disk)
     live_movies = {f"{stem}.MOV" for stem in live_stems}
     assert live_movies <= on_disk
-    assert on_disk - live_movies == listed
+    assert on_disk - live_movies == listed - phone.cloud_only
     lengths = db.execute("SELECT ZDATALENGTH, ZASSET FROM ZINTERNALRESOURCE").fetchall()
     assert all(length > 0 for length, _ in lengths)
     assert {"IMG_E" in p for p in on_disk} == {False}  # edits live under PhotoData/Mutations
@@ -138,7 +143,9 @@ def test_latest_changes_wait_in_the_wal(phone: SamplePhone, tmp_path: Path) -> N
     assert main_only.execute(query).fetchone() == (phone.assets - 3, 2)
 
 
-@pytest.mark.parametrize(("ios", "entity"), [("16.7", 28), ("17.5.1", 30), ("18", 33)])
+@pytest.mark.parametrize(
+    ("ios", "entity"), [("16.7", 28), ("17.5.1", 28), ("17.6.1", 29), ("18.1", 30)]
+)
 def test_album_join_table_follows_the_ios_version(ios: str, entity: int, tmp_path: Path) -> None:
     phone = build_phone(tmp_path / "p", count=24, ios=ios)
     assert str(phone.device["ProductVersion"]).split(".")[0] == ios.split(".", maxsplit=1)[0]

@@ -35,12 +35,14 @@ from companion.vault.restore import restore
 from companion.vault.verify import VerifyMode, verify
 from tests.connector_contract import ConnectorContract, Source
 from tests.support import cli_env, companion, digests, new_vault
-from tests.usb_support import media_files, phone_copy, usb
+from tests.usb_support import IOS_VERSIONS, media_files, phone_copy, usb
 
 BIG = "DCIM/100APPLE/IMG_0990.MOV"  # larger than two AFC reads, not in the library
 
 
 class TestUsbContract(ConnectorContract):
+    ios: str | None = None  # the default release
+
     @pytest.fixture(autouse=True)
     def _close(self) -> object:
         yield
@@ -48,7 +50,7 @@ class TestUsbContract(ConnectorContract):
         self.connector.close()
 
     def make_connector(self, tmp_path: Path) -> Source:
-        phone = phone_copy(tmp_path)
+        phone = phone_copy(tmp_path, ios=self.ios)
         self.root = phone.media_root
         (self.root / BIG).write_bytes(bytes(range(256)) * (36 * 1024 + 5))
         self.simulator = Simulator(phone).start()
@@ -70,6 +72,18 @@ class TestUsbContract(ConnectorContract):
 
     def remove(self, path: str) -> None:
         (self.root / path).unlink()
+
+
+class TestUsbContractIos16(TestUsbContract):
+    ios = "16.7.8"
+
+
+class TestUsbContractIos176(TestUsbContract):
+    ios = "17.6.1"  # another album entity than 17.0-17.5
+
+
+class TestUsbContractIos18(TestUsbContract):
+    ios = "18.1"  # edits in ZADJUSTMENTSSTATE, stable hashes
 
 
 def test_listing_follows_the_photos_library(tmp_path: Path) -> None:
@@ -122,8 +136,11 @@ def test_device_facts_and_installed_apps(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_backup_over_usb_restores_byte_identical_and_reruns_read_nothing(tmp_path: Path) -> None:
-    phone = phone_copy(tmp_path)
+@pytest.mark.parametrize("ios", IOS_VERSIONS)
+def test_backup_over_usb_restores_byte_identical_and_reruns_read_nothing(
+    tmp_path: Path, ios: str
+) -> None:
+    phone = phone_copy(tmp_path, ios=ios)
     with usb(phone, tmp_path) as (simulator, connector), new_vault(tmp_path / "vault") as vault:
         listed = len(list(connector.list_assets()))
         first = run_backup(connector, VaultStore(vault))
@@ -236,8 +253,9 @@ def test_an_unreadable_file_fails_alone(tmp_path: Path) -> None:
 def test_cloud_only_photos_are_named_not_stored_empty(tmp_path: Path) -> None:
     phone = phone_copy(tmp_path, cloud_only=2)
     assert len(phone.cloud_only) == 2
-    faults = Faults(cloud_only_paths=frozenset(phone.cloud_only))
-    with usb(phone, tmp_path, faults) as (_, connector), new_vault(tmp_path / "v") as vault:
+    # Optimize iPhone Storage left thumbnails only: the library alone says what is missing.
+    assert not any((phone.media_root / path).exists() for path in phone.cloud_only)
+    with usb(phone, tmp_path) as (_, connector), new_vault(tmp_path / "v") as vault:
         report = run_backup(connector, VaultStore(vault))
         with pytest.raises(SourceUnavailable, match="only in iCloud"):
             connector.open(next(a for a in connector.list_assets() if a.path in phone.cloud_only))

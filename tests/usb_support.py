@@ -20,23 +20,33 @@ from companion.connectors import ConnectOptions
 from companion.connectors.usb import UsbOptions
 from companion.connectors.usb.connector import UsbConnector
 from companion.simulator import Faults, Simulator
-from companion.simulator.phone import SamplePhone, build_phone
+from companion.simulator.phone import ICLOUD_ORIGINALS, SamplePhone, build_phone
 
 SEED = 11
 
 
+IOS_VERSIONS = ("16.7.8", "17.5.1", "17.6.1", "18.1")
+"""One iOS version per Photos.sqlite schema the simulated phone offers (17.5.1 is the default)."""
+
+
 @functools.cache
-def _built(seed: int, cloud_only: int) -> SamplePhone:
+def _built(seed: int, cloud_only: int, ios: str | None) -> SamplePhone:
     root = Path(tempfile.mkdtemp(prefix="companion-test-phone-"))
     atexit.register(shutil.rmtree, root, True)  # built once per test session, then removed
-    return build_phone(root / "phone", seed=seed, size="small", cloud_only=cloud_only)
+    return build_phone(root / "phone", seed=seed, size="small", cloud_only=cloud_only, ios=ios)
 
 
-def phone_copy(where: Path, seed: int = SEED, cloud_only: int = 0) -> SamplePhone:
-    """A private copy of the session's sample phone under ``where`` (safe to change)."""
-    built = _built(seed, cloud_only)
+def phone_copy(
+    where: Path, seed: int = SEED, cloud_only: int = 0, ios: str | None = None
+) -> SamplePhone:
+    """A private copy of the session's sample phone under ``where`` (safe to change), running
+    ``ios`` (the default release if None)."""
+    built = _built(seed, cloud_only, ios)
     target = where / "media"
     shutil.copytree(built.media_root, target, copy_function=shutil.copy2)
+    originals = built.media_root.parent / ICLOUD_ORIGINALS  # what only iCloud has
+    if originals.is_dir():
+        shutil.copytree(originals, where / ICLOUD_ORIGINALS, copy_function=shutil.copy2)
     return replace(built, media_root=target)
 
 

@@ -24,6 +24,7 @@ from companion.connectors.usb.photosdb import PhotoRecord, read_library
 from companion.model import BackupReport
 from companion.simulator.icloud import SimulatedICloud
 from companion.simulator.media import MediaItem
+from companion.simulator.phone import icloud_original
 from companion.usecases.backup import back_up_into
 from companion.vault import Vault
 from companion.vault.cloudonly import CloudOnlyFiles, summarize
@@ -40,21 +41,27 @@ class IcloudStep:
     previews: tuple[CloudOnlyFiles, ...]
 
 
-def phone_library(media_root: Path) -> list[MediaItem]:
+def phone_library(media_root: Path) -> tuple[list[MediaItem], dict[str, str]]:
     """The phone's photos and videos as iCloud Photos holds them: originals (a Live Photo's
     movie beside its photo), each with the capture time its Photos library records; what is in
-    Recently Deleted is left out."""
+    Recently Deleted is left out, and so are the newest, which the phone has not uploaded yet
+    (no iCloud identity in its library). And each picture's iCloud identity as the phone's
+    library records it (``ZCLOUDASSETGUID``), by path: the simulated iCloud's record names."""
     photo_data = media_root / "PhotoData"
     wal = photo_data / "Photos.sqlite-wal"
     records = read_library(
         (photo_data / "Photos.sqlite").read_bytes(), wal.read_bytes() if wal.is_file() else b""
     )
-    return list(_items(media_root, records.values()))
+    names = {r.path: r.cloud_guid for r in records.values() if r.cloud_guid}
+    uploaded = [r for r in records.values() if r.cloud_guid or not names]  # not the newest
+    return list(_items(media_root, uploaded)), names
 
 
 def _items(media_root: Path, records: Iterable[PhotoRecord]) -> Iterator[MediaItem]:
     for record in sorted(records, key=lambda r: r.path):
         original = media_root / record.path
+        if not original.is_file():  # a cloud-only photo: only iCloud has its original
+            original = icloud_original(media_root, record.path)
         if record.trashed or record.captured_at is None or not original.is_file():
             continue
         stem = PurePosixPath(record.path).with_suffix("")
@@ -82,7 +89,8 @@ def back_up_from_icloud(
     vault: Vault, media_root: Path, sessions: Path, narrate: Narrate
 ) -> IcloudStep:
     """Serve the phone's library as a simulated iCloud, sign in to it and back it up."""
-    with SimulatedICloud(phone_library(media_root)) as icloud:
+    items, record_names = phone_library(media_root)
+    with SimulatedICloud(items, record_names=record_names) as icloud:
         narrate(f"    signing in as {icloud.apple_id}; the simulated iPhone shows the code")
 
         def answer(question: str, *, secret: bool = False) -> str:

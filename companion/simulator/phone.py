@@ -28,13 +28,16 @@ from random import Random
 from types import MappingProxyType
 from typing import Final
 
+from PIL import Image
+
 from companion.simulator import planted
 from companion.simulator.apps import installed_apps
 from companion.simulator.media import unix_ns
-from companion.simulator.photosdb import plan_library, write_photos_db
+from companion.simulator.photos_schema import variant
+from companion.simulator.photosdb import Library, plan_library, thumbnail_path, write_photos_db
 from companion.simulator.roll import Movie, Preset, Shot, shoot
 
-GENERATOR_VERSION: Final = 2
+GENERATOR_VERSION: Final = 3
 """Bumped whenever the same arguments would build a different phone: it keys the cache."""
 
 SIZES: Final[Mapping[str, Preset]] = MappingProxyType(
@@ -56,8 +59,17 @@ SIZES: Final[Mapping[str, Preset]] = MappingProxyType(
 # A listing benchmark: tiny JPEGs mostly. HEICs stay above 320 px to carry their thumbnail and
 # are rare, since each costs two x265 runs (~80 ms) whatever its size.
 _TINY = Preset(0, (64, 48), (352, 264), (640, 1136), (1, 4), mix=(0.95, 0.955, 0.96, 0.98))
-_IOS: Final = {16: ("16.7.8", "20H343"), 17: ("17.5.1", "21F90"), 18: ("18.1", "22B83")}
+_IOS: Final = {
+    "16": ("16.7.8", "20H343"),
+    "17.0": ("17.5.1", "21F90"),
+    "17.6": ("17.6.1", "21G93"),
+    "18": ("18.1", "22B83"),
+}
+"""What each Photos.sqlite schema variant (``photos_schema.MODELS``) reports as its release."""
 _MANIFEST: Final = "phone.json"
+ICLOUD_ORIGINALS: Final = "icloud-originals"
+"""Beside ``Media``: the originals of cloud-only photos, which the phone itself no longer has.
+Only the simulator's own iCloud (the demo) reads them; AFC never serves this folder."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +96,8 @@ def build_phone(
 ) -> SamplePhone:
     """Write the phone under ``root`` (replacing another phone there) or reuse the one there.
 
-    ``ios`` is a version whose major is 16, 17 (the default) or 18. Raises ``ValueError`` for
+    ``ios`` is an iOS version: 16, 17.0-17.5 (17.5.1 by default), 17.6 and later, or 18; the
+    Photos library's schema follows it. Raises ``ValueError`` for
     an unknown size or iOS version, a ``count`` below the minimum, or more ``cloud_only``
     photos than the phone has.
     """
@@ -92,7 +105,7 @@ def build_phone(
     existing = _load(root, args)
     if existing is not None:
         return existing
-    for stale in (root / _MANIFEST, root / "Media", root / ".scratch"):
+    for stale in (root / _MANIFEST, root / "Media", root / ".scratch", root / ICLOUD_ORIGINALS):
         if stale.is_dir():
             shutil.rmtree(stale)
         elif stale.exists():
@@ -102,10 +115,10 @@ def build_phone(
     try:
         shots, sizes = _write_roll(media_root, seed, preset)
         library = plan_library(shots, seed, cloud_only)
+        _optimize_storage(root, shots, library, sizes)
         photo_data = media_root / "PhotoData"
-        ios_major = _ios_major(ios)
         write_photos_db(
-            photo_data, shots, sizes, library, ios_major=ios_major, seed=seed, scratch=scratch
+            photo_data, shots, sizes, library, ios=_variant(ios), seed=seed, scratch=scratch
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -183,8 +196,7 @@ def cached_phone(
 
 def device_values(seed: int, ios: str | None = None) -> Mapping[str, object]:
     """What lockdown's ``GetValue`` answers for this phone, the same for the same seed."""
-    major = _ios_major(ios)
-    version, build = _IOS[major]
+    version, build = _IOS[_variant(ios)]
     # Not for secrets: identifiers only have to look like a phone's and repeat.
     rng = Random(f"device-{seed}")
     ecid = rng.getrandbits(52)
@@ -233,16 +245,42 @@ def _arguments(
         "size": size,
         "count": count,
         "cloud_only": cloud_only,
-        "ios": _ios_major(ios),
+        "ios": _variant(ios),
     }
 
 
-def _ios_major(ios: str | None) -> int:
-    head = "17" if ios is None else ios.split(".", maxsplit=1)[0]
-    major = int(head) if head.isdigit() else 0
-    if major not in _IOS:
-        raise ValueError(f"the simulated phone runs iOS 16, 17 or 18, not {ios!r}")
-    return major
+def _variant(ios: str | None) -> str:
+    """The schema variant of an iOS version (or of a variant itself); 17.0 by default."""
+    return "17.0" if ios is None else variant(ios)
+
+
+def icloud_original(media_root: Path, path: str) -> Path:
+    """Where the original of the cloud-only photo at media-root ``path`` is kept, outside
+    the phone's media folder."""
+    return media_root.parent.joinpath(ICLOUD_ORIGINALS, *path.split("/"))
+
+
+def _optimize_storage(
+    root: Path, shots: list[Shot], library: Library, sizes: dict[str, int]
+) -> None:
+    """What "Optimize iPhone Storage" leaves of a cloud-only photo: a thumbnail under
+    ``PhotoData/Thumbnails/V2``; the original moves out of the media folder (only iCloud has
+    it). ``sizes`` gains the thumbnails' lengths and keeps the originals'."""
+    media_root = root / "Media"
+    for index in sorted(library.cloud_only):
+        shot = shots[index]
+        original = media_root.joinpath(*shot.path.split("/"))
+        thumbnail = media_root.joinpath(*thumbnail_path(shot.path).split("/"))
+        thumbnail.parent.mkdir(parents=True, exist_ok=True)
+        with Image.open(original) as image:
+            image.thumbnail((256, 256))
+            image.convert("RGB").save(thumbnail, "JPEG", quality=80)
+        sizes[thumbnail_path(shot.path)] = thumbnail.stat().st_size
+        stamp = original.stat().st_mtime_ns
+        os.utime(thumbnail, ns=(stamp, stamp))
+        kept = icloud_original(media_root, shot.path)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        original.replace(kept)
 
 
 def _tiny(count: int) -> Preset:

@@ -56,8 +56,8 @@ def delete_in_photos(media_root: Path, paths: Sequence[str], *, when: datetime) 
     with _library(media_root) as connection:
         rows = [_row(connection, path) for path in paths]
         update = (
-            "UPDATE ZASSET SET ZTRASHEDSTATE = 1, ZTRASHEDDATE = ?, Z_OPT = Z_OPT + 1 "
-            "WHERE Z_PK = ?"
+            "UPDATE ZASSET SET ZTRASHEDSTATE = 1, ZTRASHEDDATE = ?1, ZMODIFICATIONDATE = ?1,"
+            " Z_OPT = Z_OPT + 1 WHERE Z_PK = ?2"
         )
         _transaction(connection, [(update, (core_data_time(when), row.pk)) for row in rows])
 
@@ -71,11 +71,7 @@ def purge(media_root: Path, paths: Sequence[str]) -> None:
         joins = _album_joins(connection)
         statements: list[Statement] = []
         for row in rows:
-            statements += [
-                ("DELETE FROM ZINTERNALRESOURCE WHERE ZASSET = ?", (row.pk,)),
-                ("DELETE FROM ZADDITIONALASSETATTRIBUTES WHERE ZASSET = ?", (row.pk,)),
-                ("DELETE FROM ZASSET WHERE Z_PK = ?", (row.pk,)),
-            ]
+            statements += [(sql, (row.pk,)) for sql in _PURGE if _has_table(connection, sql)]
             for table, column in joins:
                 # Names come from the phone's own schema, each matched by ``_JOIN``.
                 sql = f"DELETE FROM {table} WHERE {column} = ?"  # noqa: S608
@@ -83,6 +79,26 @@ def purge(media_root: Path, paths: Sequence[str]) -> None:
         _transaction(connection, statements)
     for row in rows:
         _remove_files(media_root, row)
+
+
+_PURGE = (
+    "DELETE FROM ZINTERNALRESOURCE WHERE ZASSET = ?",
+    "DELETE FROM ZCLOUDRESOURCE WHERE ZASSET = ?",
+    "DELETE FROM ZUNMANAGEDADJUSTMENT WHERE ZASSETATTRIBUTES = ?",
+    "DELETE FROM ZEXTENDEDATTRIBUTES WHERE ZASSET = ?",
+    "DELETE FROM ZCLOUDMASTER WHERE Z_PK = (SELECT ZMASTER FROM ZASSET WHERE Z_PK = ?)",
+    "DELETE FROM ZADDITIONALASSETATTRIBUTES WHERE ZASSET = ?",
+    "DELETE FROM ZASSET WHERE Z_PK = ?",
+)
+"""What goes with an asset, in order (a table an older store lacks is passed over)."""
+
+
+def _has_table(connection: sqlite3.Connection, sql: str) -> bool:
+    table = sql.split()[2]
+    found = connection.execute(
+        "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)
+    )
+    return found.fetchone() is not None
 
 
 def _remove_files(media_root: Path, row: _Row) -> None:

@@ -1,8 +1,14 @@
-"""The simulated iPhone's ``PhotoData/Photos.sqlite``: a faithful subset of the Core Data store.
+"""The simulated iPhone's ``PhotoData/Photos.sqlite``: the Core Data store as iOS writes it.
 
-Table and column names are the real ones (iOS 16-18); dates are Core Data's, seconds since
-2001-01-01 UTC. The album-to-asset join table is ``Z_<n>ASSETS`` with ``<n>`` the Album entity's
-number, which moves between iOS versions, so a reader has to find it in ``sqlite_master``.
+Tables, columns and entity numbers follow public forensic research for each iOS version
+(``photos_schema.py``; sources in ``docs/design/photos-sqlite.md``); dates are Core Data's,
+seconds since 2001-01-01 UTC. This module writes each asset's rows; ``photos_library.py`` the
+rows about the library as a whole (albums, folders, a shared album, moments, metadata).
+
+The phone has iCloud Photos on: every asset but the newest (not uploaded yet) has a
+``ZCLOUDMASTER`` row and a cloud GUID, and "Optimize iPhone Storage" left a few photos as
+previews only: their original's ``ZINTERNALRESOURCE`` row (``ZDATASTORESUBTYPE`` 1) says
+``ZLOCALAVAILABILITY`` -1 and only a thumbnail is on the phone.
 
 The store is left as a live phone leaves it: in WAL mode with the latest changes (the last
 assets shot and one favourite toggle) not yet checkpointed, so a reader that copies only
@@ -13,88 +19,44 @@ same bytes.
 
 from __future__ import annotations
 
-import plistlib
 import shutil
 import sqlite3
-import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from random import Random
 
-from companion.simulator.roll import Shot
+from companion.simulator import photos_schema
+from companion.simulator.photos_library import (
+    WAL_PENDING,
+    Library,
+    LibraryRows,
+    Statement,
+    core_data_time,
+    insert,
+    plan_library,
+    thumbnail_path,
+)
+from companion.simulator.roll import PHONE_MODEL, Shot
 from companion.simulator.walfile import resalt_wal, write_shm
 
-WAL_PENDING = 3
-"""How many of the latest assets exist only in the WAL."""
+__all__ = [
+    "WAL_PENDING",
+    "Library",
+    "Statement",
+    "core_data_time",
+    "plan_library",
+    "thumbnail_path",
+    "write_photos_db",
+]
 
-ALBUM_ENTITY = {16: 28, 17: 30, 18: 33}
-"""The Album entity's number per iOS major version: the ``<n>`` of ``Z_<n>ASSETS``."""
-
-ASSET_ENTITY = 3
-_ATTRIBUTES_ENTITY = 1
-_CORE_DATA_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
 _NO_LOCATION = -180.0
-# System rows real stores hold with no title: root folders (3999, 4000) and smart albums.
-_SYSTEM_ALBUM_KINDS = (3999, 4000, 1505, 1506, 1507, 1508, 1509, 1510)
-_ALBUM_TITLES = ("Holidays", "Family", "Receipts", "Garden")
-
-Statement = tuple[str, tuple[object, ...]]
-
-
-@dataclass(frozen=True, slots=True)
-class Album:
-    title: str
-    members: tuple[int, ...]  # indices into the shots
-
-
-@dataclass(frozen=True, slots=True)
-class Library:
-    """The Photos app's state beyond the files: flags and albums, by index into the shots."""
-
-    favourite: frozenset[int]
-    hidden: frozenset[int]
-    trashed: frozenset[int]
-    cloud_only: frozenset[int]
-    late_favourite: int  # made a favourite in the WAL only
-    albums: tuple[Album, ...]
-
-
-def plan_library(shots: Sequence[Shot], seed: int, cloud_only: int) -> Library:
-    """Choose flags and albums among ordinary shots (never planted, never WAL-only ones).
-
-    ``cloud_only`` ordinary photos get iCloud-only originals. Raises ``ValueError`` if the
-    phone has too few ordinary photos for that.
-    """
-    # Not for secrets: the library must repeat exactly for a seed.
-    rng = Random(f"library-{seed}")
-    ordinary = [
-        i for i, s in enumerate(shots[:-WAL_PENDING]) if s.planted is None and s.edited_at is None
-    ]
-    pool = list(ordinary)
-    rng.shuffle(pool)
-    hidden, favourite, trashed = pool[0:2], pool[2:4], pool[4:6]
-    late = pool[6]
-    photos = [i for i in pool[7:] if shots[i].kind == 0 and shots[i].subtype == 0]
-    if cloud_only > len(photos):
-        raise ValueError(f"only {len(photos)} photos can be iCloud-only, not {cloud_only}")
-    albums = []
-    shared = rng.choice(ordinary)  # in two albums, as people file one picture twice
-    for title in _ALBUM_TITLES:
-        size = min(len(ordinary), rng.randint(2, 5))
-        members = set(rng.sample(ordinary, size))
-        if title in _ALBUM_TITLES[:2]:
-            members.add(shared)
-        albums.append(Album(title, tuple(sorted(members))))
-    return Library(
-        frozenset(favourite),
-        frozenset(hidden),
-        frozenset(trashed),
-        frozenset(photos[:cloud_only]),
-        late,
-        tuple(albums),
-    )
+_VIDEO_SUBTYPE = 100  # ZKINDSUBTYPE of a plain video; 0 would decode as a still photo
+_SCREENSHOT_RESOURCE = 6  # ZINTERNALRESOURCE.ZRESOURCETYPE of a screenshot
+_SAVED_CAMERA, _SAVED_CLOUD_LIBRARY = 3, 6  # ZSAVEDASSETTYPE: this phone's, iCloud Photos'
+_ORIGINAL, _PHOTO_EDIT, _VIDEO_EDIT, _LARGE_THUMB = 1, 2, 16, 3  # ZDATASTORESUBTYPE
+_SYNCED = 3  # ZCLOUDLOCALSTATE of a resource or cloud master iCloud has
+_TIMESCALE = 600  # Live Photo and video CMTime scale
+_EDITOR = "com.apple.mobileslideshow"
 
 
 def write_photos_db(
@@ -103,18 +65,18 @@ def write_photos_db(
     sizes: Mapping[str, int],
     library: Library,
     *,
-    ios_major: int,
+    ios: str,
     seed: int,
     scratch: Path,
 ) -> None:
     """Write ``Photos.sqlite`` with ``-wal`` and ``-shm`` into ``photo_data``.
 
-    ``sizes`` maps each file's media-root path to its length; ``scratch`` is an empty folder for
-    the working copies. The last ``WAL_PENDING`` assets and the favourite toggle of
-    ``library.late_favourite`` are committed to the WAL only. Raises ``KeyError`` for an
-    iOS major version not in ``ALBUM_ENTITY``.
+    ``sizes`` maps each file's media-root path to its length (a cloud-only photo's thumbnail
+    too); ``ios`` is a schema variant of ``photos_schema.MODELS``; ``scratch`` is an empty
+    folder for the working copies. The last ``WAL_PENDING`` assets and the favourite toggle of
+    ``library.late_favourite`` are committed to the WAL only.
     """
-    rows = _Rows(shots, sizes, library, ios_major, seed)
+    rows = _Rows(shots, sizes, library, photos_schema.MODELS[ios], seed)
     work = scratch / "store"
     work.mkdir(parents=True)
     database = work / "Photos.sqlite"
@@ -127,8 +89,11 @@ def write_photos_db(
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         for index in range(settled, len(shots)):
             _transaction(connection, rows.assets([index]))
-        toggle = "UPDATE ZASSET SET ZFAVORITE = 1, Z_OPT = Z_OPT + 1 WHERE Z_PK = ?"
-        _transaction(connection, [(toggle, (library.late_favourite + 1,))])
+        toggle = (
+            "UPDATE ZASSET SET ZFAVORITE = 1, ZMODIFICATIONDATE = ?, Z_OPT = Z_OPT + 1"
+            " WHERE Z_PK = ?"
+        )
+        _transaction(connection, [(toggle, (rows.now, library.late_favourite + 1))])
         # Copied while the writer is open: closing would checkpoint and delete the WAL.
         photo_data.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(database, photo_data / "Photos.sqlite")
@@ -149,223 +114,286 @@ def _transaction(connection: sqlite3.Connection, statements: Sequence[Statement]
     connection.execute("COMMIT")
 
 
-def core_data_time(when: datetime) -> float:
-    """Seconds since 2001-01-01 UTC, the epoch of every Core Data date."""
-    return (when - _CORE_DATA_EPOCH).total_seconds()
-
-
-class _Rows:
-    """The INSERTs: the fixed rows (schema, metadata, albums) and each asset's rows."""
+class _Rows(LibraryRows):
+    """Each asset's rows: the asset, its attributes, its cloud master, its edit, its files."""
 
     def __init__(
         self,
         shots: Sequence[Shot],
         sizes: Mapping[str, int],
         library: Library,
-        ios_major: int,
+        model: photos_schema.Model,
         seed: int,
     ) -> None:
-        self.shots, self.sizes, self.library = shots, sizes, library
-        self.album_entity = ALBUM_ENTITY[ios_major]
-        self.ios_major = ios_major
-        # Not for secrets: identifiers only have to look like a phone's and repeat.
-        self.rng = Random(f"photosdb-{seed}")
-        self.uuids = [self._uuid() for _ in shots]
+        super().__init__(shots, library, model, seed)
+        self.sizes = sizes
         self.resources = 0
-        self.remote = 1 if library.cloud_only else 0
-
-    def _uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4)).upper()
-
-    def fixed(self) -> list[Statement]:
-        n = self.album_entity
-        statements: list[Statement] = [(sql, ()) for sql in schema(self.ios_major)]
-        store_uuid = self._uuid()
-        plist = plistlib.dumps(
-            {
-                "NSPersistenceFrameworkVersion": 1338 if self.ios_major >= 17 else 1244,
-                "NSStoreModelVersionIdentifiers": [""],
-                "NSStoreType": "SQLite",
-                "NSStoreUUID": store_uuid,
-                "NSAutoVacuumLevel": "2",
-            },
-            fmt=plistlib.FMT_BINARY,
-        )
-        statements.append(("INSERT INTO Z_METADATA VALUES (1, ?, ?)", (store_uuid, plist)))
-        entities = (
-            (_ATTRIBUTES_ENTITY, "AdditionalAssetAttributes", 0),
-            (ASSET_ENTITY, "Asset", 0),
-            (n - 1, "GenericAlbum", 0),
-            (n, "Album", n - 1),
-            (n + 2, "Folder", n - 1),
-            (n + 12, "InternalResource", 0),
-        )
-        for entity, name, parent in entities:
-            statements.append(
-                ("INSERT INTO Z_PRIMARYKEY VALUES (?, ?, ?, 0)", (entity, name, parent))
-            )
-        statements += self._albums()
-        return statements
-
-    def _albums(self) -> list[Statement]:
-        n = self.album_entity
-        sql = (
-            "INSERT INTO ZGENERICALBUM (Z_PK, Z_ENT, Z_OPT, ZKIND, ZTRASHEDSTATE, ZCACHEDCOUNT,"
-            " ZPARENTFOLDER, ZTITLE, ZUUID) VALUES (?, ?, 1, ?, 0, ?, ?, ?, ?)"
-        )
-        statements: list[Statement] = []
-        for pk, kind in enumerate(_SYSTEM_ALBUM_KINDS, start=1):
-            entity = n + 2 if kind in (3999, 4000) else n - 1
-            statements.append((sql, (pk, entity, kind, 0, None, None, self._uuid())))
-        root = 1
-        for offset, album in enumerate(self.library.albums):
-            pk = len(_SYSTEM_ALBUM_KINDS) + 1 + offset
-            row = (pk, n, 2, len(album.members), root, album.title, self._uuid())
-            statements.append((sql, row))
-            join = f"INSERT INTO Z_{n}ASSETS VALUES (?, ?, ?)"  # noqa: S608 (n is a constant)
-            for order, member in enumerate(album.members, start=1):
-                statements.append((join, (pk, member + 1, order * 1024)))
-        last = len(_SYSTEM_ALBUM_KINDS) + len(self.library.albums)
-        update = "UPDATE Z_PRIMARYKEY SET Z_MAX = ? WHERE Z_ENT = ?"
-        statements += [(update, (last, n)), (update, (last, n - 1)), (update, (last, n + 2))]
-        return statements
+        self.cloud_resources = 0
+        self.adjustments = 0
 
     def assets(self, indices: Sequence[int] | range) -> list[Statement]:
-        """Each asset's ZASSET, ZADDITIONALASSETATTRIBUTES and ZINTERNALRESOURCE rows."""
+        """Each asset's rows, then the entities' ``Z_MAX``."""
         statements: list[Statement] = []
         for index in indices:
             statements += self._asset(index)
         last = max(indices) + 1
-        update = "UPDATE Z_PRIMARYKEY SET Z_MAX = ? WHERE Z_ENT = ?"
-        statements += [
-            (update, (last, ASSET_ENTITY)),
-            (update, (last, _ATTRIBUTES_ENTITY)),
-            (update, (self.resources, self.album_entity + 12)),
-        ]
+        for name, value in (
+            ("Asset", last),
+            ("AdditionalAssetAttributes", last),
+            ("ExtendedAttributes", last),
+            ("CloudMaster", last),
+            ("InternalResource", self.resources),
+            ("CloudResource", self.cloud_resources),
+            ("UnmanagedAdjustment", self.adjustments),
+        ):
+            statements.append(self.z_max(name, value))
         return statements
 
+    def synced(self, index: int) -> bool:
+        """Uploaded to iCloud Photos: all but the assets still waiting in the WAL."""
+        return index < len(self.shots) - WAL_PENDING
+
     def _asset(self, index: int) -> list[Statement]:
+        shot = self.shots[index]
+        statements = [self._asset_row(index), self._attributes(index), self._extended(index)]
+        if self.synced(index):
+            statements.append(self._cloud_master(index))
+        if shot.edited_at is not None:
+            statements.append(self._adjustment(index))
+        statements += self._resources(index)
+        if index in self.library.cloud_only:
+            statements.append(self._thumbnail(index))
+        return statements
+
+    def _asset_row(self, index: int) -> Statement:
         shot, library, pk = self.shots[index], self.library, index + 1
         captured = core_data_time(shot.captured_at)
-        added = captured + self.rng.randint(1, 30)
-        trashed = index in library.trashed
+        added = self.added[index]
+        trashed = self.trashed_at.get(index)
+        edited = core_data_time(shot.edited_at) if shot.edited_at else None
         latitude, longitude = shot.gps or (_NO_LOCATION, _NO_LOCATION)
-        live_group = self._uuid() if shot.subtype == 2 else None
+        synced, live = self.synced(index), shot.subtype == 2
         asset = {
             "Z_PK": pk,
-            "Z_ENT": ASSET_ENTITY,
-            "Z_OPT": 1,
+            "Z_ENT": self.entity["Asset"],
+            "Z_OPT": 1 + (trashed is not None),
             "ZKIND": shot.kind,
-            "ZKINDSUBTYPE": shot.subtype,
+            "ZKINDSUBTYPE": _VIDEO_SUBTYPE if shot.kind == 1 else shot.subtype,
             "ZFAVORITE": int(index in library.favourite),
             "ZHIDDEN": int(index in library.hidden),
-            "ZTRASHEDSTATE": int(trashed),
-            "ZHASADJUSTMENTS": int(shot.edited_at is not None),
+            "ZTRASHEDSTATE": int(trashed is not None),
+            "ZCLOUDDELETESTATE": 0,
+            "ZCLOUDLOCALSTATE": int(synced),
+            "ZCLOUDPLACEHOLDERKIND": 3 if index in library.cloud_only else 0,
+            "ZCOMPLETE": 1,
+            "ZBUNDLESCOPE": 0,
             "ZWIDTH": shot.size[0],
             "ZHEIGHT": shot.size[1],
             "ZORIENTATION": 1,
             "ZPLAYBACKSTYLE": {0: 1, 2: 3, 10: 1}[shot.subtype] if shot.kind == 0 else 4,
-            "ZSAVEDASSETTYPE": 3,
+            "ZPLAYBACKVARIATION": 0,
+            "ZSAVEDASSETTYPE": _SAVED_CLOUD_LIBRARY if self.from_icloud(index) else _SAVED_CAMERA,
             "ZVISIBILITYSTATE": 0,
             "ZADDITIONALATTRIBUTES": pk,
+            "ZEXTENDEDATTRIBUTES": pk,
+            "ZMASTER": pk if synced else None,
+            "ZMOMENT": self.moment_of[index],
             "ZDATECREATED": captured,
-            "ZMODIFICATIONDATE": core_data_time(shot.edited_at) if shot.edited_at else added,
+            "ZMODIFICATIONDATE": max(d for d in (added, edited, trashed) if d is not None),
             "ZADDEDDATE": added,
-            "ZTRASHEDDATE": added + 86400 * self.rng.randint(1, 20) if trashed else None,
-            "ZADJUSTMENTTIMESTAMP": core_data_time(shot.edited_at) if shot.edited_at else None,
+            "ZTRASHEDDATE": trashed,
+            "ZADJUSTMENTTIMESTAMP": edited,
+            "ZSORTTOKEN": captured,
             "ZDURATION": shot.duration_s,
             "ZLATITUDE": latitude,
             "ZLONGITUDE": longitude,
+            "ZVIDEOCPDURATIONVALUE": int(2.8 * _TIMESCALE) if live else None,
+            "ZVIDEOCPVISIBILITYSTATE": 1 if live else None,
+            "ZVIDEOKEYFRAMEVALUE": int(1.5 * _TIMESCALE) if live else None,
+            "ZVIDEOKEYFRAMETIMESCALE": _TIMESCALE if live else None,
             "ZDIRECTORY": shot.directory,
             "ZFILENAME": shot.filename,
             "ZUNIFORMTYPEIDENTIFIER": shot.uti,
             "ZUUID": self.uuids[index],
-            "ZMEDIAGROUPUUID": live_group,
+            "ZMEDIAGROUPUUID": self.live_groups.get(index),
+            "ZCLOUDASSETGUID": self.cloud_guids[index] if synced else None,
         }
-        statements = [_insert("ZASSET", asset), self._attributes(index)]
-        return statements + self._resources(index)
+        if self.model.hashes:
+            asset["ZADJUSTMENTSSTATE"] = 2 if edited is not None else 0
+        else:
+            asset["ZHASADJUSTMENTS"] = int(edited is not None)
+        return insert("ZASSET", asset)
 
     def _attributes(self, index: int) -> Statement:
         shot, pk = self.shots[index], index + 1
         offset = shot.captured_at.utcoffset()
         seconds = int(offset.total_seconds()) if offset is not None else 0
         hours, minutes = divmod(abs(seconds) // 60, 60)
+        live = shot.subtype == 2
+        original, edit = self.fingerprints(index)
         attributes = {
             "Z_PK": pk,
-            "Z_ENT": _ATTRIBUTES_ENTITY,
+            "Z_ENT": self.entity["AdditionalAssetAttributes"],
             "Z_OPT": 1,
             "ZASSET": pk,
             "ZORIGINALFILESIZE": self.sizes[shot.path],
             "ZORIGINALWIDTH": shot.size[0],
             "ZORIGINALHEIGHT": shot.size[1],
+            "ZORIGINALORIENTATION": 1,
             "ZTIMEZONEOFFSET": seconds,
+            "ZIMPORTEDBY": 0 if self.from_icloud(index) else 1,
+            "ZCLOUDKINDSUBTYPE": _VIDEO_SUBTYPE if shot.kind == 1 else shot.subtype,
+            "ZUNMANAGEDADJUSTMENT": self.adjustments + 1 if shot.edited_at else None,
+            "ZVIDEOCPDURATIONTIMESCALE": _TIMESCALE if live else None,
+            "ZVIDEOCPDISPLAYVALUE": int(1.5 * _TIMESCALE) if live else None,
+            "ZVIDEOCPDISPLAYTIMESCALE": _TIMESCALE if live else None,
             "ZEXIFTIMESTAMPSTRING": shot.captured_at.strftime("%Y:%m:%d %H:%M:%S"),
             "ZORIGINALFILENAME": shot.filename,
             "ZTIMEZONENAME": f"GMT{'-' if seconds < 0 else '+'}{hours:02d}{minutes:02d}",
             "ZTITLE": None,
+            "ZEDITORBUNDLEID": _EDITOR if shot.edited_at else None,
         }
-        return _insert("ZADDITIONALASSETATTRIBUTES", attributes)
+        keys = ("ZORIGINALSTABLEHASH", "ZADJUSTEDSTABLEHASH")
+        if not self.model.hashes:
+            keys = ("ZMASTERFINGERPRINT", "ZADJUSTEDFINGERPRINT")
+        attributes |= dict(zip(keys, (original, edit), strict=True))
+        return insert("ZADDITIONALASSETATTRIBUTES", attributes)
+
+    def _extended(self, index: int) -> Statement:
+        shot, pk = self.shots[index], index + 1
+        latitude, longitude = shot.gps or (None, None)
+        screenshot = shot.subtype == 10
+        extended = {
+            "Z_PK": pk,
+            "Z_ENT": self.entity["ExtendedAttributes"],
+            "Z_OPT": 1,
+            "ZASSET": pk,
+            "ZLATITUDE": latitude,
+            "ZLONGITUDE": longitude,
+            "ZDURATION": shot.duration_s if shot.kind == 1 else None,
+            "ZCAMERAMAKE": None if screenshot else "Apple",
+            "ZCAMERAMODEL": None if screenshot else PHONE_MODEL,
+            "ZCODEC": "hvc1" if shot.kind == 1 else None,
+        }
+        return insert("ZEXTENDEDATTRIBUTES", extended)
+
+    def _cloud_master(self, index: int) -> Statement:
+        shot, pk = self.shots[index], index + 1
+        master = {
+            "Z_PK": pk,
+            "Z_ENT": self.entity["CloudMaster"],
+            "Z_OPT": 1,
+            "ZCLOUDLOCALSTATE": _SYNCED,
+            "ZIMPORTEDBY": 0 if self.from_icloud(index) else 1,
+            "ZPLACEHOLDERSTATE": 0,
+            "ZCREATIONDATE": core_data_time(shot.captured_at),
+            "ZIMPORTDATE": self.added[index],
+            "ZCLOUDMASTERGUID": self.master_guids[index],
+            "ZORIGINALFILENAME": self.cloud_names[index],
+            "ZUNIFORMTYPEIDENTIFIER": shot.uti,
+        }
+        return insert("ZCLOUDMASTER", master)
+
+    def _adjustment(self, index: int) -> Statement:
+        shot = self.shots[index]
+        assert shot.edited_at is not None
+        self.adjustments += 1
+        adjustment = {
+            "Z_PK": self.adjustments,
+            "Z_ENT": self.entity["UnmanagedAdjustment"],
+            "Z_OPT": 1,
+            "ZASSETATTRIBUTES": index + 1,
+            "ZADJUSTMENTRENDERTYPES": 0,
+            "ZADJUSTMENTFORMATVERSION": 1.6 if shot.kind == 1 else 1.5,
+            "ZADJUSTMENTTIMESTAMP": core_data_time(shot.edited_at),
+            "ZADJUSTMENTFORMATIDENTIFIER": "com.apple.video" if shot.kind else "com.apple.photo",
+            "ZEDITORLOCALIZEDNAME": "Photos",
+            "ZUUID": self.new_uuid(),
+        }
+        return insert("ZUNMANAGEDADJUSTMENT", adjustment)
 
     def _resources(self, index: int) -> list[Statement]:
-        """One row per file: originals (version 0) and an edit's render (version 2)."""
+        """One row per file: originals (version 0) and an edit's render (version 2); for an
+        asset iCloud has, a ``ZCLOUDRESOURCE`` row per original too."""
         shot, pk, statements = self.shots[index], index + 1, []
+        synced = self.synced(index)
+        original, edit = self.fingerprints(index)
         for file in shot.files:
             self.resources += 1
-            local = -1 if index in self.library.cloud_only and file.version == 0 else 1
+            render = file.version == 2
+            away = index in self.library.cloud_only and not render
+            kind = file.resource_type
+            if shot.subtype == 10 and kind == 0:
+                kind = _SCREENSHOT_RESOURCE
+            subtype = _ORIGINAL
+            if render:
+                subtype = _VIDEO_EDIT if file.resource_type == 1 else _PHOTO_EDIT
             resource = {
                 "Z_PK": self.resources,
-                "Z_ENT": self.album_entity + 12,
+                "Z_ENT": self.entity["InternalResource"],
                 "Z_OPT": 1,
                 "ZASSET": pk,
-                "ZRESOURCETYPE": file.resource_type,
+                "ZRESOURCETYPE": kind,
                 "ZVERSION": file.version,
-                "ZLOCALAVAILABILITY": local,
-                "ZREMOTEAVAILABILITY": self.remote,
+                "ZRECIPEID": (131072 if file.resource_type == 1 else 65938) if render else 0,
+                "ZDATASTORECLASSID": 0,
+                "ZDATASTORESUBTYPE": subtype,
+                "ZLOCALAVAILABILITY": -1 if away else 1,
+                "ZREMOTEAVAILABILITY": int(synced),
+                "ZCLOUDLOCALSTATE": _SYNCED if synced else 0,
+                "ZTRASHEDSTATE": 0,
                 "ZDATALENGTH": self.sizes[file.path],
+                "ZFINGERPRINT": (edit if render else original) if synced else None,
+                "ZCLOUDMASTERDATECREATED": core_data_time(shot.captured_at) if synced else None,
             }
-            statements.append(_insert("ZINTERNALRESOURCE", resource))
+            if self.model.hashes:
+                resource["ZSTABLEHASH"] = resource["ZFINGERPRINT"]
+            statements.append(insert("ZINTERNALRESOURCE", resource))
+            if synced and not render:
+                statements.append(self._cloud_resource(index, file.path, kind, not away))
         return statements
 
+    def _cloud_resource(self, index: int, path: str, kind: int, local: bool) -> Statement:
+        shot = self.shots[index]
+        self.cloud_resources += 1
+        resource = {
+            "Z_PK": self.cloud_resources,
+            "Z_ENT": self.entity["CloudResource"],
+            "Z_OPT": 1,
+            "ZASSET": index + 1,
+            "ZCLOUDMASTER": index + 1,
+            "ZTYPE": kind,
+            "ZWIDTH": shot.size[0],
+            "ZHEIGHT": shot.size[1],
+            "ZFILESIZE": self.sizes[path],
+            "ZISAVAILABLE": 1,
+            "ZISLOCALLYAVAILABLE": int(local),
+            "ZDATECREATED": self.added[index],
+            "ZASSETUUID": self.uuids[index],
+            "ZFINGERPRINT": self.fingerprints(index)[0],
+            "ZUNIFORMTYPEIDENTIFIER": shot.uti,
+        }
+        return insert("ZCLOUDRESOURCE", resource)
 
-def _insert(table: str, row: Mapping[str, object]) -> Statement:
-    columns = ", ".join(row)
-    marks = ", ".join("?" * len(row))
-    # Table and column names come from this module, never from data.
-    return f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values())  # noqa: S608
-
-
-def schema(ios_major: int) -> list[str]:
-    """The CREATE statements, with the join table named for ``ios_major``'s Album entity."""
-    n, m = ALBUM_ENTITY[ios_major], ASSET_ENTITY
-    return [
-        "CREATE TABLE ZASSET (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,"
-        " ZKIND INTEGER, ZKINDSUBTYPE INTEGER, ZFAVORITE INTEGER, ZHIDDEN INTEGER,"
-        " ZTRASHEDSTATE INTEGER, ZHASADJUSTMENTS INTEGER, ZWIDTH INTEGER, ZHEIGHT INTEGER,"
-        " ZORIENTATION INTEGER, ZPLAYBACKSTYLE INTEGER, ZSAVEDASSETTYPE INTEGER,"
-        " ZVISIBILITYSTATE INTEGER, ZADDITIONALATTRIBUTES INTEGER, ZDATECREATED TIMESTAMP,"
-        " ZMODIFICATIONDATE TIMESTAMP, ZADDEDDATE TIMESTAMP, ZTRASHEDDATE TIMESTAMP,"
-        " ZADJUSTMENTTIMESTAMP TIMESTAMP, ZDURATION FLOAT, ZLATITUDE FLOAT, ZLONGITUDE FLOAT,"
-        " ZDIRECTORY VARCHAR, ZFILENAME VARCHAR, ZUNIFORMTYPEIDENTIFIER VARCHAR, ZUUID VARCHAR,"
-        " ZMEDIAGROUPUUID VARCHAR)",
-        "CREATE TABLE ZADDITIONALASSETATTRIBUTES (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER,"
-        " Z_OPT INTEGER, ZASSET INTEGER, ZORIGINALFILESIZE INTEGER, ZORIGINALWIDTH INTEGER,"
-        " ZORIGINALHEIGHT INTEGER, ZTIMEZONEOFFSET INTEGER, ZEXIFTIMESTAMPSTRING VARCHAR,"
-        " ZORIGINALFILENAME VARCHAR, ZTIMEZONENAME VARCHAR, ZTITLE VARCHAR)",
-        "CREATE TABLE ZGENERICALBUM (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,"
-        " ZKIND INTEGER, ZTRASHEDSTATE INTEGER, ZCACHEDCOUNT INTEGER, ZPARENTFOLDER INTEGER,"
-        " ZTITLE VARCHAR, ZUUID VARCHAR)",
-        f"CREATE TABLE Z_{n}ASSETS (Z_{n}ALBUMS INTEGER, Z_{m}ASSETS INTEGER,"
-        f" Z_FOK_{m}ASSETS INTEGER, PRIMARY KEY (Z_{n}ALBUMS, Z_{m}ASSETS))",
-        "CREATE TABLE ZINTERNALRESOURCE (Z_PK INTEGER PRIMARY KEY, Z_ENT INTEGER, Z_OPT INTEGER,"
-        " ZASSET INTEGER, ZRESOURCETYPE INTEGER, ZVERSION INTEGER, ZLOCALAVAILABILITY INTEGER,"
-        " ZREMOTEAVAILABILITY INTEGER, ZDATALENGTH INTEGER)",
-        "CREATE TABLE Z_PRIMARYKEY (Z_ENT INTEGER PRIMARY KEY, Z_NAME VARCHAR, Z_SUPER INTEGER,"
-        " Z_MAX INTEGER)",
-        "CREATE TABLE Z_METADATA (Z_VERSION INTEGER PRIMARY KEY, Z_UUID VARCHAR(255),"
-        " Z_PLIST BLOB)",
-        "CREATE INDEX ZASSET_ZADDITIONALATTRIBUTES_INDEX ON ZASSET (ZADDITIONALATTRIBUTES)",
-        "CREATE INDEX ZADDITIONALASSETATTRIBUTES_ZASSET_INDEX"
-        " ON ZADDITIONALASSETATTRIBUTES (ZASSET)",
-        "CREATE INDEX ZINTERNALRESOURCE_ZASSET_INDEX ON ZINTERNALRESOURCE (ZASSET)",
-        f"CREATE INDEX Z_{n}ASSETS_Z_{m}ASSETS_INDEX ON Z_{n}ASSETS (Z_{m}ASSETS, Z_{n}ALBUMS)",
-    ]
+    def _thumbnail(self, index: int) -> Statement:
+        """The derivative Optimize iPhone Storage keeps of a cloud-only photo."""
+        shot = self.shots[index]
+        self.resources += 1
+        resource = {
+            "Z_PK": self.resources,
+            "Z_ENT": self.entity["InternalResource"],
+            "Z_OPT": 1,
+            "ZASSET": index + 1,
+            "ZRESOURCETYPE": 0,
+            "ZVERSION": 0,
+            "ZRECIPEID": 65743,
+            "ZDATASTORECLASSID": 0,
+            "ZDATASTORESUBTYPE": _LARGE_THUMB,
+            "ZLOCALAVAILABILITY": 1,
+            "ZREMOTEAVAILABILITY": 1,
+            "ZCLOUDLOCALSTATE": _SYNCED,
+            "ZTRASHEDSTATE": 0,
+            "ZDATALENGTH": self.sizes[thumbnail_path(shot.path)],
+            "ZCOMPACTUTI": 1,
+        }
+        return insert("ZINTERNALRESOURCE", resource)

@@ -70,7 +70,7 @@ def encode_asset(stored: StoredAsset) -> Record:
         "favourite": a.favourite,
         "screenshot": a.screenshot,
         "uid": a.uid,
-    }
+    } | ({"cloud_id": a.cloud_id} if a.cloud_id else {})
 
 
 def _original_name(r: Record) -> str | None:
@@ -104,6 +104,7 @@ def decode_asset(r: Record) -> StoredAsset:
             screenshot=r.get("screenshot"),
             uid=r.get("uid"),
             original_name=_original_name(r),
+            cloud_id=r.get("cloud_id"),
         )
         recorded = _parse_time(r["at"])
         if recorded is None:

@@ -8,8 +8,9 @@ status`` can say, per USB source, how many of them the vault now holds from an i
 how many are still missing (``summarize``).
 
 Matching a phone's file with an iCloud picture (the two sources name files differently):
-1. by identifier: the phone's asset identifier (``ZUUID`` in Photos.sqlite) equal to iCloud's
-   record name of the picture, where the two agree;
+1. by identifier: the picture's iCloud identity as the phone's library records it
+   (``ZCLOUDASSETGUID`` in Photos.sqlite, ``Asset.cloud_id``) equal to iCloud's record name for
+   it (a photo not yet uploaded has none);
 2. else by the original file name (letter case aside) and the capture time to the second,
    which both the phone's library and iCloud record for every picture.
 A file the phone later gave whole (its original was downloaded on the phone, then backed up
@@ -73,7 +74,7 @@ def summarize(vault: Vault, assets: Sequence[StoredAsset]) -> tuple[CloudOnlyFil
     (``assets``: what the vault holds now)."""
     held = {stored.asset_id for stored in assets}
     pictures = [s.asset for s in assets if s.asset.source.startswith(ICLOUD_PREFIX)]
-    by_uid = {a.uid for a in pictures if a.uid}
+    by_id = {a.cloud_id for a in pictures if a.cloud_id}
     by_name_time = {key for a in pictures if (key := _key(a.name, a.captured_at)) is not None}
     tallies: dict[str, list[int]] = {}
     for event in vault.index.events(EventKind.CLOUD_ONLY):
@@ -83,7 +84,7 @@ def summarize(vault: Vault, assets: Sequence[StoredAsset]) -> tuple[CloudOnlyFil
         detail = _detail(event)
         if event.asset_id in held:
             tally[1] += 1
-        elif detail.get("uid") and detail["uid"] in by_uid:
+        elif detail.get("cloud_id") and detail["cloud_id"] in by_id:
             tally[2] += 1
         elif _key(str(detail.get("name", "")), _time(detail.get("captured_at"))) in by_name_time:
             tally[3] += 1
@@ -97,6 +98,7 @@ def _described(asset: Asset) -> dict[str, str | None]:
         "path": asset.path,
         "name": asset.name,
         "uid": asset.uid,
+        "cloud_id": asset.cloud_id,
         "captured_at": asset.captured_at.isoformat() if asset.captured_at else None,
     }
 

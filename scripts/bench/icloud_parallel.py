@@ -24,6 +24,13 @@ Method
    single file is one stream, so the video is kept out of the speed-up library, where its one
    paced stream would dominate both runs.
 
+5. Peer (unless ``--no-icloudpd``): icloudpd downloading the same library (same seed and
+   pacing), run by ``icloudpd_peer.py`` in a network and mount namespace of its own (``unshare``)
+   where Apple's host names lead to a simulated iCloud on port 443; it reports icloudpd's
+   seconds, start-up and peak RSS, and checks its files byte for byte. The ratio companion (4 at
+   once) / icloudpd compares whole commands. Without the ``icloudpd`` command, ``unshare`` or
+   the right to make a namespace, the output says why and the rest runs.
+
 MB means 10**6 bytes. The server and the client share the machine's cores. A missed target is
 a measurement, not an error: the exit status is non-zero only when a command fails.
 """
@@ -35,14 +42,19 @@ import dataclasses
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchkit import MB, Check, CommandFailed, check_lines, log, run_child, slug, work_folder
+
+if TYPE_CHECKING:
+    from companion.simulator.media import MediaItem
 
 REPO = Path(__file__).resolve().parents[2]
 PASSPHRASE = "bench passphrase"
@@ -59,13 +71,14 @@ class Bench:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Result:
     name: str
-    seconds: float
+    seconds: float  # the timed span: run_backup, or icloudpd's command less its start-up
     peak_rss_mb: float
     files: int
     megabytes: float
+    whole: float  # the whole command: start-up, sign-in, listing, downloads
 
 
-def library(count: int, seed: int, video_mb: int) -> list[object]:
+def library(count: int, seed: int, video_mb: int) -> list[MediaItem]:
     """``count`` movies of 0.5-2.5 MB, then one of ``video_mb`` MB if not 0."""
     from companion.simulator.media import MediaItem
     from companion.simulator.quicktime import make_quicktime
@@ -74,12 +87,18 @@ def library(count: int, seed: int, video_mb: int) -> list[object]:
     start = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
     sizes = [rng.randint(MB // 2, 5 * MB // 2) for _ in range(count)]
     sizes += [video_mb * MB] if video_mb else []
-    items: list[object] = []
+    items: list[MediaItem] = []
     for n, size in enumerate(sizes, start=1):
         when = start + timedelta(minutes=n)
-        data = make_quicktime(when, rng.randbytes(size), duration_s=max(2.0, size / MB))
+        data = make_quicktime(when, random_bytes(rng, size), duration_s=max(2.0, size / MB))
         items.append(MediaItem(f"DCIM/100APPLE/IMG_{n:04d}.MOV", data, when, "video"))
     return items
+
+
+def random_bytes(rng: random.Random, size: int) -> bytes:
+    """``rng.randbytes(size)``, the same bytes, made in pieces: one call stops at 2**31 bits."""
+    step = 64 * 2**20  # a multiple of 4: the pieces join into exactly what one call would give
+    return b"".join(rng.randbytes(min(step, size - at)) for at in range(0, size, step))
 
 
 def backup(bench: Bench, icloud: dict[str, str], label: str, downloads: int) -> Result:
@@ -96,11 +115,64 @@ def backup(bench: Bench, icloud: dict[str, str], label: str, downloads: int) -> 
     env = {**bench.env, "COMPANION_ICLOUD_SIMULATOR": json.dumps(icloud)}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(job)]
     log(f"{label}: backing up")
-    _, rss, _ = run_child(cmd, Bench(bench.workdir, env), label)
+    whole, rss, _ = run_child(cmd, Bench(bench.workdir, env), label)
     out = json.loads((bench.workdir / "logs" / f"{slug(label)}.out").read_text())
     if out["failed"]:
         raise CommandFailed(f"{label}: {out['failed']} files not backed up")
-    return Result(label, out["seconds"], rss, out["new"], out["bytes"] / MB)
+    return Result(label, out["seconds"], rss, out["new"], out["bytes"] / MB, whole)
+
+
+def peer_unavailable() -> str | None:
+    """Why icloudpd cannot run here, or None."""
+    if shutil.which("icloudpd") is None:
+        return (
+            "icloudpd not found on PATH; install it apart from companion: "
+            "python3 -m pip install icloudpd==1.32.3"
+        )
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return "unshare or ip (util-linux, iproute2) not found: no namespace to point icloudpd in"
+    probe = subprocess.run(
+        [*namespace(), "ip", "link", "set", "lo", "up"], check=False, capture_output=True, text=True
+    )
+    if probe.returncode != 0:
+        return f"no network and mount namespace here ({probe.stderr.strip() or 'unshare failed'})"
+    return None
+
+
+def namespace() -> list[str]:
+    """A new network and mount namespace: as root directly, otherwise in a user namespace."""
+    user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
+    return ["unshare", *user, "--net", "--mount"]
+
+
+def icloudpd(args: argparse.Namespace, bench: Bench, icloud: dict[str, str]) -> tuple[Result, str]:
+    """icloudpd downloading the same library, run by icloudpd_peer.py in a fresh namespace;
+    and how many of its files are byte-identical to what the simulated iCloud serves."""
+    label = f"icloudpd, {args.assets} files"
+    folder = bench.workdir / slug(label)
+    job = {
+        "serve": serve_job(args, args.assets, 0),
+        "workdir": str(folder),
+        "icloudpd": shutil.which("icloudpd"),
+        "apple_id": icloud["apple_id"],
+        "password": icloud["password"],
+    }
+    peer = Path(__file__).resolve().with_name("icloudpd_peer.py")
+    log(f"{label}: downloading (in a network namespace of its own)")
+    run_child([*namespace(), sys.executable, str(peer), json.dumps(job)], bench, label)
+    out = json.loads((bench.workdir / "logs" / f"{slug(label)}.out").read_text())
+    if out["files"] == 0:  # icloudpd exits 0 when it fails to sign in or list
+        tail = (folder / "logs" / "icloudpd.err").read_text(errors="replace")[-2000:]
+        raise CommandFailed(f"icloudpd downloaded nothing:\n{tail}")
+    served = args.assets
+    note = f"icloudpd: {out['files']} of {served} files byte-identical to what iCloud serves"
+    for what in ("missing", "differing", "extra"):
+        if out[what]:
+            note += f"; {len(out[what])} {what} ({', '.join(out[what][:5])})"
+    log(f"icloudpd: {out['startup_seconds']:.1f} s of start-up (icloudpd --version)")
+    work = out["seconds"] - out["startup_seconds"]
+    result = Result(label, work, out["peak_rss_mb"], out["files"], out["megabytes"], out["seconds"])
+    return result, note
 
 
 def child_main(spec: str) -> int:
@@ -141,32 +213,57 @@ def child_main(spec: str) -> int:
 
 
 def serve_main(spec: str) -> int:
-    """In the server process: serve the library, print how to reach it, stop at end of input."""
+    """In the server process: serve the library, print how to reach it, stop at end of input.
+
+    The job may also choose the port and extra certificate names (``icloudpd_peer.py`` runs it
+    on 443 under Apple's names), ask for a second line listing every file's size and SHA-256
+    (``manifest``), and name a file for the server's log of every request (``log``).
+    """
+    import hashlib
+    import logging
+
     from companion.simulator.icloud import SimulatedICloud
 
     job = json.loads(spec)
+    if job.get("log"):
+        logging.basicConfig(filename=job["log"], level=logging.DEBUG, format="%(message)s")
+    items = library(job["count"], job["seed"], job["video_mb"])
+    manifest = {
+        Path(item.path).name: [len(item.data), hashlib.sha256(item.data).hexdigest()]
+        for item in items
+    }
     with SimulatedICloud(
-        library(job["count"], job["seed"], job["video_mb"]),  # type: ignore[arg-type]
+        items,
         two_factor=False,
         pace_bytes_per_s=job["stream"],
         pace_total_bytes_per_s=job["total"],
+        port=job.get("port", 0),
+        host_names=job.get("host_names", ()),
+        service_url=job.get("service_url"),
     ) as icloud:
         print(json.dumps(icloud.connection_info()), flush=True)
+        if job.get("manifest"):
+            print(json.dumps(manifest), flush=True)
         sys.stdin.read()
     return 0
 
 
-@contextmanager
-def serving(args: argparse.Namespace, count: int, video_mb: int) -> Iterator[dict[str, str]]:
-    """The simulated iCloud in a process of its own, for the time of the block."""
-    log(f"making a library of {count} files" + (f" and a {video_mb} MB video" if video_mb else ""))
-    job = {
+def serve_job(args: argparse.Namespace, count: int, video_mb: int) -> dict[str, object]:
+    """What ``--serve`` needs: the library's size and seed, the pacing."""
+    return {
         "count": count,
         "seed": args.seed,
         "video_mb": video_mb,
         "stream": args.stream_mbps * MB,
         "total": args.total_mbps * MB,
     }
+
+
+@contextmanager
+def serving(args: argparse.Namespace, count: int, video_mb: int) -> Iterator[dict[str, str]]:
+    """The simulated iCloud in a process of its own, for the time of the block."""
+    log(f"making a library of {count} files" + (f" and a {video_mb} MB video" if video_mb else ""))
+    job = serve_job(args, count, video_mb)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", json.dumps(job)]
     server = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert server.stdin is not None and server.stdout is not None
@@ -201,6 +298,19 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     checks.append(
         Check("speed-up, 4 at once / 1", one.seconds / four.seconds, "x", SPEEDUP_TARGET, ">=")
     )
+    why_not = "skipped (--no-icloudpd)" if args.no_icloudpd else peer_unavailable()
+    notes = [f"icloudpd: not run: {why_not}"] if why_not else []
+    if why_not is None:
+        peer, note = icloudpd(args, bench, icloud)
+        notes.append(note)
+        results.append(peer)
+        ratio = four.whole / peer.whole
+        checks.append(Check("companion 4 at once / icloudpd (whole)", ratio, "x", None, "<="))
+        ratio = four.seconds / peer.seconds
+        checks.append(Check("the same, without start-up", ratio, "x", None, "<="))
+        checks.append(Check("peak RSS, icloudpd", peer.peak_rss_mb, " MB", None, "<"))
+    for note in notes:
+        log(note)
     if args.video_mb:
         with serving(args, 9, args.video_mb) as icloud:
             video = backup(bench, icloud, f"{args.video_mb} MB video + 9 files, 4 at once", 4)
@@ -209,15 +319,24 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     checks.append(
         Check(f"peak RSS, {args.assets} files, 4 at once", four.peak_rss_mb, " MB", None, "<")
     )
+    report(args, results, checks, notes)
+
+
+def report(
+    args: argparse.Namespace, results: list[Result], checks: list[Check], notes: list[str]
+) -> None:
     print(
         f"machine: {os.cpu_count()} cores, shared by the simulated iCloud and the backup; "
         f"paced {args.stream_mbps:g} MB/s per connection, {args.total_mbps:g} MB/s in total"
     )
-    print()
-    print(f"{'backup':<42}{'files':>6}{'MB':>8}{'seconds':>9}{'MB/s':>7}{'peak RSS MB':>13}")
+    print("".join(f"{note}\n" for note in notes))
+    print(
+        f"{'backup':<42}{'files':>6}{'MB':>8}{'seconds':>9}{'whole s':>9}{'MB/s':>7}"
+        f"{'peak RSS MB':>13}"
+    )
     for r in results:
         print(
-            f"{r.name:<42}{r.files:>6}{r.megabytes:>8.0f}{r.seconds:>9.1f}"
+            f"{r.name:<42}{r.files:>6}{r.megabytes:>8.0f}{r.seconds:>9.1f}{r.whole:>9.1f}"
             f"{r.megabytes / r.seconds:>7.1f}{r.peak_rss_mb:>13.1f}"
         )
     print()
@@ -233,6 +352,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, help="work folder (absent or empty); default: temp")
     parser.add_argument("--keep", action="store_true", help="keep the work folder's contents")
+    parser.add_argument("--no-icloudpd", action="store_true", help="do not run icloudpd")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

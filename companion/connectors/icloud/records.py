@@ -160,10 +160,11 @@ def files_of(
         uid=record,
         original_name=name,
         albums=albums,
+        cloud_id=record,
     )
     files = [CloudFile(first, record, master_name, ORIGINAL, original.url, zone)]
     # The movie and the edit carry the picture's date and flags, not its identity.
-    other = replace(first, screenshot=None, uid=None, live_group=None)
+    other = replace(first, screenshot=None, uid=None, live_group=None, cloud_id=None)
     if live is not None:
         movie_suffix = _SUFFIXES.get(_uti(master, LIVE) or "", ".MOV")
         movie = replace(

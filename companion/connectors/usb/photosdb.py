@@ -11,20 +11,20 @@ concurrent readers; replaying the WAL needs no index.
 
 The schema is Apple's Core Data model and moves between iOS versions: ``ZGENERICASSET`` became
 ``ZASSET`` in iOS 14, the album join table is ``Z_<n>ASSETS`` with ``<n>`` varying by version,
-columns come and go. Every query is built from the columns the file actually has, and anything
-missing only leaves that fact unknown.
+columns come and go. Every query is built from the columns the file actually has
+(``photosquery.py``), and anything missing only leaves that fact unknown.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
+from companion.connectors.usb import photosquery
 from companion.errors import SourceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -33,8 +33,6 @@ CORE_DATA_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
 _KIND_VIDEO = 1
 _SUBTYPE_LIVE = 2
 _SUBTYPE_SCREENSHOT = 10
-_ALBUM_USER = 2  # ZGENERICALBUM.ZKIND of an album the person made
-_AVAILABLE_LOCALLY = 1  # ZINTERNALRESOURCE.ZLOCALAVAILABILITY
 _WAL_MAGIC = (0x377F0682, 0x377F0683)
 _WAL_HEADER = struct.Struct(">8I")
 _FRAME_HEADER = struct.Struct(">6I")
@@ -67,6 +65,9 @@ class PhotoRecord:
     cloud_only: bool  # the original is in iCloud only (Optimize iPhone Storage)
     albums: tuple[str, ...] = ()
     trashed_at: datetime | None = None  # when it went to Recently Deleted (ZTRASHEDDATE)
+    edited_at: datetime | None = None  # the edit's time (ZUNMANAGEDADJUSTMENT)
+    cloud_guid: str | None = None  # its identity in iCloud Photos (ZCLOUDASSETGUID)
+    cloud_name: str | None = None  # the name iCloud Photos knows it by (ZCLOUDMASTER)
 
     @property
     def path(self) -> str:
@@ -179,82 +180,46 @@ def read_library(db: bytes | bytearray, wal: bytes | bytearray = b"") -> dict[st
         conn.close()
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
-    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-
-
-def _tables(conn: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-
-# Each fact: (column in the asset table, SQL expression when present, default when absent).
-_ASSET_FIELDS = (
-    ("ZKIND", "a.ZKIND", "0"),
-    ("ZKINDSUBTYPE", "a.ZKINDSUBTYPE", "0"),
-    ("ZFAVORITE", "a.ZFAVORITE", "0"),
-    ("ZHIDDEN", "a.ZHIDDEN", "0"),
-    ("ZTRASHEDSTATE", "a.ZTRASHEDSTATE", "0"),
-    ("ZHASADJUSTMENTS", "a.ZHASADJUSTMENTS", "0"),
-    ("ZDATECREATED", "a.ZDATECREATED", "NULL"),
-    ("ZUUID", "a.ZUUID", "NULL"),
-    ("ZTRASHEDDATE", "a.ZTRASHEDDATE", "NULL"),
-)
-
-
 def _records(conn: sqlite3.Connection) -> Iterator[PhotoRecord]:
-    tables = _tables(conn)
-    asset_table = "ZASSET" if "ZASSET" in tables else "ZGENERICASSET"
-    if asset_table not in tables:
+    known = photosquery.tables(conn)
+    asset_table = "ZASSET" if "ZASSET" in known else "ZGENERICASSET"
+    if asset_table not in known:
         raise LibraryUnreadable("Photos.sqlite has no asset table this version can read")
-    cols = _columns(conn, asset_table)
-    if not {"ZDIRECTORY", "ZFILENAME"} <= cols:
+    if not {"ZDIRECTORY", "ZFILENAME"} <= photosquery.columns(conn, asset_table):
         raise LibraryUnreadable("Photos.sqlite's asset table has no file names")
-    picks = [expr if col in cols else default for col, expr, default in _ASSET_FIELDS]
-    extra_join, extra = _attribute_columns(conn, tables, cols)
-    query = (
-        f"SELECT a.Z_PK, a.ZDIRECTORY, a.ZFILENAME, {', '.join(picks)}, {extra} "
-        f"FROM {asset_table} a {extra_join} "
-        "WHERE a.ZDIRECTORY IS NOT NULL AND a.ZFILENAME IS NOT NULL"
-    )
-    albums = _albums(conn, tables)
-    cloud = _cloud_only(conn, tables)
+    query, names = photosquery.record_query(conn, known, asset_table)
+    albums = photosquery.albums(conn, known)
+    cloud = photosquery.cloud_only(conn, known)
     for row in conn.execute(query):
         pk, directory, filename = row[0], str(row[1]), str(row[2])
-        kind, subtype, fav, hidden, trashed, adjusted, created, uid, trashed_date = row[3:12]
-        offset, original_name, original_size = row[12:15]
+        fact = dict(zip(names, row[3:], strict=True))
+        trashed, size = bool(fact["trashed"]), fact["original_size"]
+        cloud_name = _text(fact["cloud_name"])
         yield PhotoRecord(
             directory=directory.strip("/"),
             filename=filename,
-            uid=str(uid) if uid else None,
-            video=kind == _KIND_VIDEO,
-            live=subtype == _SUBTYPE_LIVE,
-            screenshot=subtype == _SUBTYPE_SCREENSHOT,
-            favourite=bool(fav),
-            hidden=bool(hidden),
-            trashed=bool(trashed),
-            adjusted=bool(adjusted),
-            captured_at=_capture_time(created, offset),
-            original_name=str(original_name) if original_name else None,
-            original_size=int(original_size) if isinstance(original_size, int) else None,
+            uid=_text(fact["uid"]),
+            video=fact["kind"] == _KIND_VIDEO,
+            live=fact["subtype"] == _SUBTYPE_LIVE,
+            screenshot=fact["subtype"] == _SUBTYPE_SCREENSHOT,
+            favourite=bool(fact["favourite"]),
+            hidden=bool(fact["hidden"]),
+            trashed=trashed,
+            adjusted=bool(fact["adjusted"]) or fact["edited"] is not None,
+            captured_at=_capture_time(fact["created"], fact["offset"]),
+            original_name=_text(fact["original_name"]) or cloud_name,
+            original_size=int(size) if isinstance(size, int) else None,
             cloud_only=pk in cloud,
             albums=tuple(sorted(albums.get(pk, ()))),
-            trashed_at=_core_data_time(trashed_date) if trashed else None,
+            trashed_at=_core_data_time(fact["trashed_date"]) if trashed else None,
+            edited_at=_core_data_time(fact["edited"]),
+            cloud_guid=_text(fact["cloud_guid"]),
+            cloud_name=cloud_name,
         )
 
 
-def _attribute_columns(
-    conn: sqlite3.Connection, tables: set[str], asset_cols: set[str]
-) -> tuple[str, str]:
-    """The join and the select list for the time zone, original name and size, if known."""
-    table = "ZADDITIONALASSETATTRIBUTES"
-    if table not in tables or "ZADDITIONALATTRIBUTES" not in asset_cols:
-        return "", "NULL, NULL, NULL"
-    cols = _columns(conn, table)
-    picks = [f"x.{c}" if c in cols else "NULL" for c in _ATTRIBUTE_COLUMNS]
-    return f"LEFT JOIN {table} x ON x.Z_PK = a.ZADDITIONALATTRIBUTES", ", ".join(picks)
-
-
-_ATTRIBUTE_COLUMNS = ("ZTIMEZONEOFFSET", "ZORIGINALFILENAME", "ZORIGINALFILESIZE")
+def _text(value: object) -> str | None:
+    return str(value) if value else None
 
 
 def _core_data_time(seconds: object) -> datetime | None:
@@ -275,59 +240,3 @@ def _capture_time(created: object, offset: object) -> datetime | None:
         except (OverflowError, ValueError):
             return None
     return when
-
-
-_JOIN_TABLE = re.compile(r"Z_(\d+)ASSETS")
-
-
-def _albums(conn: sqlite3.Connection, tables: set[str]) -> dict[int, list[str]]:
-    """Asset primary key -> titles of the albums the person made that hold it."""
-    if "ZGENERICALBUM" not in tables:
-        return {}
-    for table in sorted(tables):
-        match = _JOIN_TABLE.fullmatch(table)
-        if not match:
-            continue
-        cols = _columns(conn, table)
-        album_col = f"Z_{match.group(1)}ALBUMS"
-        asset_cols = [c for c in cols if re.fullmatch(r"Z_\d+ASSETS", c)]
-        if album_col not in cols or len(asset_cols) != 1:
-            continue
-        album_cols = _columns(conn, "ZGENERICALBUM")
-        trashed = "AND COALESCE(g.ZTRASHEDSTATE, 0) = 0" if "ZTRASHEDSTATE" in album_cols else ""
-        found: dict[int, list[str]] = {}
-        query = (
-            f"SELECT j.{asset_cols[0]}, g.ZTITLE FROM {table} j "
-            f"JOIN ZGENERICALBUM g ON g.Z_PK = j.{album_col} "
-            f"WHERE g.ZKIND = {_ALBUM_USER} AND g.ZTITLE IS NOT NULL {trashed}"
-        )
-        for asset_pk, title in conn.execute(query):
-            found.setdefault(int(asset_pk), []).append(str(title))
-        return found
-    return {}
-
-
-def _cloud_only(conn: sqlite3.Connection, tables: set[str]) -> set[int]:
-    """Assets none of whose original resources is on the phone."""
-    if "ZINTERNALRESOURCE" not in tables:
-        return set()
-    cols = _columns(conn, "ZINTERNALRESOURCE")
-    if not {"ZASSET", "ZLOCALAVAILABILITY"} <= cols:
-        return set()
-    # Originals only: version 0, the photo / video / Live Photo video resource types, no recipe
-    # (recipes are derivatives such as thumbnails, which stay on the phone).
-    original = " ".join(
-        clause
-        for col, clause in (
-            ("ZVERSION", "AND ZVERSION = 0"),
-            ("ZRESOURCETYPE", "AND ZRESOURCETYPE IN (0, 1, 3)"),
-            ("ZRECIPEID", "AND COALESCE(ZRECIPEID, 0) = 0"),
-        )
-        if col in cols
-    )
-    query = (
-        "SELECT ZASSET FROM ZINTERNALRESOURCE WHERE ZASSET IS NOT NULL "
-        f"{original} GROUP BY ZASSET "
-        f"HAVING MAX(COALESCE(ZLOCALAVAILABILITY, 0)) < {_AVAILABLE_LOCALLY}"
-    )
-    return {int(row[0]) for row in conn.execute(query)}

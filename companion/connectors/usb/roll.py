@@ -146,6 +146,7 @@ def _asset(source: str, path: str, stat: FileStat, owner: PhotoRecord | None) ->
         favourite=owner.favourite,
         screenshot=owner.screenshot if own else None,
         uid=owner.uid if own else None,
+        cloud_id=owner.cloud_guid if own else None,
         original_name=owner.original_name
         if own and owner.original_name not in (None, owner.filename)
         else None,

@@ -5,7 +5,8 @@ any thread while the server runs, and the server reads it afresh on every reques
 faults (``throttle``, ``cut_downloads``, ``expire_session``) count themselves down as they fire,
 under the server's lock.
 
-Request kinds, as ``throttle`` and ``Stats.requests_by_kind`` name them:
+Request kinds, as ``throttle`` and ``Stats.requests_by_kind`` name them (``classify`` tells a
+request's kind; ``throttled`` is the answer to one throttled):
 
 - ``auth``: idmsa, the sign-in and the two-factor steps (``/appleauth/auth/...``);
 - ``setup``: ``/setup/ws/1/...`` (accountLogin, validate, requestWebAccessState, requestPCS...);
@@ -17,10 +18,21 @@ Request kinds, as ``throttle`` and ``Stats.requests_by_kind`` name them:
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 
+from companion.simulator.icloud.wire import Reply, Request, json_reply
+
 KINDS = ("auth", "setup", "query", "count", "modify", "download")
+DATABASE = "/database/1/com.apple.photos.cloud/production/"
+_CLOUDKIT_KINDS = {
+    "records/query": "query",
+    "records/lookup": "query",
+    "zones/list": "query",
+    "internal/records/query/batch": "count",
+    "records/modify": "modify",
+}
 
 
 @dataclass
@@ -115,3 +127,33 @@ class Counters:
             self.codes_sent,
             self.download_bytes,
         )
+
+
+def classify(request: Request) -> tuple[str, str]:
+    """The request's kind (as ``Faults.throttle`` names them) and its route name."""
+    path = request.path
+    if path == "/appleauth/auth":
+        return "auth", "auth"
+    if path.startswith("/appleauth/auth/"):
+        return "auth", path[len("/appleauth/auth/") :]
+    if path.startswith("/setup/ws/1/"):
+        return "setup", path[len("/setup/ws/1/") :]
+    if path.startswith(DATABASE):
+        operation = path[len(DATABASE) :].partition("/")[2]
+        return _CLOUDKIT_KINDS.get(operation, "query"), operation or "cloudkit"
+    if path.startswith("/B/"):
+        return "download", "download"
+    return "other", path
+
+
+def throttled(kind: str, retry_after_s: int) -> Reply:
+    """A 503 with ``Retry-After``: plain text for a download, a CloudKit error otherwise."""
+    headers = [("Retry-After", str(retry_after_s))]
+    if kind == "download":
+        return Reply(503, b"Service Unavailable", "text/plain", headers)
+    error = {
+        "uuid": secrets.token_hex(16),
+        "serverErrorCode": "THROTTLED",
+        "reason": "too many requests, try again later",
+    }
+    return json_reply(503, error, headers)

@@ -149,8 +149,12 @@ def build_library(
     favorites: Collection[str] = (),
     deleted: Collection[str] = (),
     albums: Mapping[str, Sequence[str]] | None = None,
+    record_names: Mapping[str, str] | None = None,
 ) -> Library:
     """Group a camera roll into assets; flag the originals named (by media path) as asked.
+    ``record_names`` gives some originals (by media path) the record name they have elsewhere
+    (a phone's library records each picture's iCloud identity); the others get one made from
+    their bytes.
 
     ``deleted`` ones are in Recently Deleted since the day before ``now``. Raises
     ``ValueError`` for a flag or album member that names no original of the roll.
@@ -163,7 +167,8 @@ def build_library(
         if item.kind == "sidecar" or item.edited_of or (item.live_group and item.kind == "video"):
             continue
         movie = movies.get(item.live_group) if item.live_group else None
-        assets.append(_asset(item, movie, renders.get(item.path)))
+        named = (record_names or {}).get(item.path)
+        assets.append(_asset(item, movie, renders.get(item.path), named))
     library = Library(assets, [])
     for paths, flag in ((hidden, "hidden"), (favorites, "favorite")):
         for path in paths:
@@ -190,13 +195,15 @@ def _named(library: Library, path: str) -> CloudAsset:
         raise ValueError(f"no original in the library is {path!r}") from None
 
 
-def _asset(item: MediaItem, movie: MediaItem | None, render: MediaItem | None) -> CloudAsset:
+def _asset(
+    item: MediaItem, movie: MediaItem | None, render: MediaItem | None, name: str | None = None
+) -> CloudAsset:
     original = _resource(item)
     live = _resource(movie, size=(original.width, original.height)) if movie else None
     digest = hashlib.sha256(item.path.encode("utf-8") + item.data).digest()
     captured = item.captured_at
     return CloudAsset(
-        asset_name=_uuid(b"asset:" + digest),
+        asset_name=name or _uuid(b"asset:" + digest),
         master_name=original.checksum,
         path=item.path,
         filename=PurePosixPath(item.path).name,

@@ -29,7 +29,14 @@ from typing import Any
 from companion.simulator.foreground import serve_until_stopped
 from companion.simulator.icloud.auth import Account, Idmsa, Tokens, json_object
 from companion.simulator.icloud.cloudkit import Database
-from companion.simulator.icloud.faults import Counters, Faults, Stats
+from companion.simulator.icloud.faults import (
+    DATABASE,
+    Counters,
+    Faults,
+    Stats,
+    classify,
+    throttled,
+)
 from companion.simulator.icloud.library import MIME_TYPES, CloudAsset, build_library
 from companion.simulator.icloud.records import Links, RecordMaker
 from companion.simulator.icloud.setup import Setup
@@ -42,14 +49,6 @@ log = logging.getLogger(__name__)
 DEFAULT_APPLE_ID = "owner@example.com"
 DEFAULT_PASSWORD = "simulated-icloud-password"  # noqa: S105 - the pretend account's
 DEFAULT_CODE = "123456"
-_DATABASE = "/database/1/com.apple.photos.cloud/production/"
-_CLOUDKIT_KINDS = {
-    "records/query": "query",
-    "records/lookup": "query",
-    "zones/list": "query",
-    "internal/records/query/batch": "count",
-    "records/modify": "modify",
-}
 PRIMARY_ZONE = "PrimarySync"
 SHARED_ZONE = "SharedSync-5E1F2A3B-0C4D-4E6F-8A9B-1C2D3E4F5A6B"  # the shared library's zone
 _STOP_TIMEOUT = 10.0
@@ -61,14 +60,18 @@ class SimulatedICloud:
 
     ``library`` is a camera roll (``companion.simulator.media.generate_camera_roll``); the
     originals named (by media path) in ``hidden``, ``favorites`` and ``deleted`` start hidden,
-    favourite or in Recently Deleted, and ``albums`` maps album names to originals.
+    favourite or in Recently Deleted, ``albums`` maps album names to originals, and
+    ``record_names`` gives originals the iCloud record names a phone's library knows them by.
     ``shared_library``, another camera roll, is an iCloud Shared Photo Library the account takes
     part in (its own zone, ``SHARED_ZONE``). Signing in
     takes ``apple_id`` and ``password``; with ``two_factor`` a new client also needs ``code``,
     shown on a trusted device (or texted, with ``code_by_sms``; with ``security_keys``, the
     names of the FIDO keys it signs in with instead). ``faults`` may be flipped while
     it runs. ``pace_bytes_per_s`` caps each connection's download speed and
-    ``pace_total_bytes_per_s`` all of them together.
+    ``pace_total_bytes_per_s`` all of them together. It listens on 127.0.0.1, on ``port`` (0: a
+    free one), and its certificate also names ``host_names`` (Apple's, for a client that a hosts
+    file points here); ``service_url``, if given, is where its answers put CloudKit instead of
+    ``base_url`` (a name under icloud.com, which the web session cookies reach).
     """
 
     def __init__(
@@ -85,10 +88,14 @@ class SimulatedICloud:
         favorites: Collection[str] = (),
         deleted: Collection[str] = (),
         albums: Mapping[str, Sequence[str]] | None = None,
+        record_names: Mapping[str, str] | None = None,
         shared_library: Iterable[MediaItem] = (),
         faults: Faults | None = None,
         pace_bytes_per_s: float | None = None,
         pace_total_bytes_per_s: float | None = None,
+        port: int = 0,
+        host_names: Sequence[str] = (),
+        service_url: str | None = None,
     ) -> None:
         self.account = Account(
             apple_id, password, code, two_factor, code_by_sms, tuple(security_keys)
@@ -102,10 +109,13 @@ class SimulatedICloud:
             favorites=favorites,
             deleted=deleted,
             albums=albums,
+            record_names=record_names,
         )
         shared = list(shared_library)
         self._shared = build_library(shared, now=self._started) if shared else None
         self._pacing = (pace_bytes_per_s, pace_total_bytes_per_s)
+        self._listen = (port, tuple(host_names))
+        self._service_url = service_url
         self._lock = threading.Lock()
         self._counters = Counters()
         self._server: HttpsServer | None = None
@@ -200,19 +210,20 @@ class SimulatedICloud:
     # Life cycle
 
     def start(self) -> SimulatedICloud:
-        """Make the certificates, listen on a free port, serve in a background thread."""
+        """Make the certificates, listen on the port, serve in a background thread."""
         if self._server is not None:
             return self
         self._folder = Path(tempfile.mkdtemp(prefix="simulated-icloud-"))
         # Removed by stop(), or at interpreter exit for a server never stopped.
         self._cleanup = weakref.finalize(self, shutil.rmtree, self._folder, ignore_errors=True)
         try:
-            context, self._ca_path = make_server_context(self._folder)
+            context, self._ca_path = make_server_context(self._folder, self._listen[1])
             server = HttpsServer(
                 self._route,
                 context,
                 pace_per_connection=self._pacing[0],
                 pace_total=self._pacing[1],
+                port=self._listen[0],
             )
         except BaseException:
             self._remove_folder()
@@ -222,7 +233,7 @@ class SimulatedICloud:
         tokens = Tokens()
         self._links = Links(base, secrets.token_bytes(32))
         self._idmsa = Idmsa(self.account, tokens, self._counters)
-        self._setup = Setup(self.account, tokens, self.faults, base)
+        self._setup = Setup(self.account, tokens, self.faults, self._service_url or base)
         owner = self.account.owner
         maker = RecordMaker(owner, self._links, self._started)
         self._databases = {PRIMARY_ZONE: Database(self._library, maker)}
@@ -273,12 +284,12 @@ class SimulatedICloud:
     # Answers
 
     def _route(self, request: Request) -> Reply | Download:
-        kind, name = _classify(request)
+        kind, name = classify(request)
         with self._lock:
             self._counters.requests[name] += 1
             self._counters.requests_by_kind[kind] += 1
             if self.faults.take_throttle(kind):
-                return _throttled(kind, self.faults.retry_after_s)
+                return throttled(kind, self.faults.retry_after_s)
             if kind == "download":
                 return self._download(request)
             return self._answer(request, kind, name)
@@ -300,7 +311,7 @@ class SimulatedICloud:
         refused = self._cloudkit_refusal(request)
         if refused is not None:
             return refused
-        scope, _, operation = request.path[len(_DATABASE) :].partition("/")
+        scope, _, operation = request.path[len(DATABASE) :].partition("/")
         body = json_object(request.json())
         zone = body.get("zoneID")
         name = zone.get("zoneName") if isinstance(zone, dict) else None
@@ -330,7 +341,9 @@ class SimulatedICloud:
         """Why this caller may not use CloudKit now (no, or an expired, web session...)."""
         assert self._setup is not None
         web = self._setup.web_session(request)
-        if web is None or not web.passed or request.query.get("dsid") != self.account.dsid:
+        # icloudpd lists zones with no query at all: a dsid, when sent, must be the account's.
+        dsid = request.query.get("dsid", self.account.dsid)
+        if web is None or not web.passed or dsid != self.account.dsid:
             return json_reply(401, _ck_error("AUTHENTICATION_FAILED", "no auth method found"))
         if web.expired:
             return json_reply(421, _ck_error("AUTHENTICATION_REQUIRED", "session expired"))
@@ -365,30 +378,6 @@ class SimulatedICloud:
     def _count_bytes(self, count: int) -> None:
         with self._lock:
             self._counters.download_bytes += count
-
-
-def _classify(request: Request) -> tuple[str, str]:
-    """The request's kind (as ``Faults.throttle`` names them) and its route name."""
-    path = request.path
-    if path == "/appleauth/auth":
-        return "auth", "auth"
-    if path.startswith("/appleauth/auth/"):
-        return "auth", path[len("/appleauth/auth/") :]
-    if path.startswith("/setup/ws/1/"):
-        return "setup", path[len("/setup/ws/1/") :]
-    if path.startswith(_DATABASE):
-        operation = path[len(_DATABASE) :].partition("/")[2]
-        return _CLOUDKIT_KINDS.get(operation, "query"), operation or "cloudkit"
-    if path.startswith("/B/"):
-        return "download", "download"
-    return "other", path
-
-
-def _throttled(kind: str, retry_after_s: int) -> Reply:
-    headers = [("Retry-After", str(retry_after_s))]
-    if kind == "download":
-        return Reply(503, b"Service Unavailable", "text/plain", headers)
-    return json_reply(503, _ck_error("THROTTLED", "too many requests, try again later"), headers)
 
 
 def _ck_error(code: str, reason: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from companion.simulator.icloud.wire import Reply, Request, json_reply
 
 WEB_COOKIE = "X-APPLE-WEBAUTH-TOKEN"
 _COOKIE_ATTRIBUTES = "Path=/; Secure; HttpOnly"
+_DOMAINS = (".icloud.com", ".icloud.com.cn")
 _COUNTRY = "FRA"
 _NO_SESSION = {"success": False, "error": "Missing X-APPLE-WEBAUTH-TOKEN cookie"}
 
@@ -54,7 +55,7 @@ class Setup:
             return json_reply(200, {"status": "success", "message": "PCS cookies are available."})
         if name == "logout":
             self._tokens.web.pop(request.cookies.get(WEB_COOKIE, ""), None)
-            return json_reply(200, {"success": True}, _cookies({}, clear=True))
+            return json_reply(200, {"success": True}, _cookies(request, {}, clear=True))
         return json_reply(404, {"error": f"no such setup route: {name}"})
 
     def web_session(self, request: Request) -> WebSession | None:
@@ -77,7 +78,7 @@ class Setup:
         }
         if trusted:
             values["X-APPLE-WEBAUTH-HSA-TRUST"] = secrets.token_urlsafe(64)
-        return json_reply(200, self.account_data(web), _cookies(values))
+        return json_reply(200, self.account_data(web), _cookies(request, values))
 
     def account_data(self, web: WebSession) -> dict[str, object]:
         """What accountLogin and validate answer: the account and, once in, its services."""
@@ -123,10 +124,19 @@ class Setup:
         }
 
 
-def _cookies(values: dict[str, str], *, clear: bool = False) -> list[tuple[str, str]]:
+def _cookies(
+    request: Request, values: dict[str, str], *, clear: bool = False
+) -> list[tuple[str, str]]:
+    """Set-Cookie headers: host-only, or for the whole domain when asked as setup.icloud.com.
+
+    Apple scopes the web session to ``.icloud.com``, which is how it reaches the CloudKit host
+    (``pNN-ckdatabasews.icloud.com``). A client that reaches this server by address gets
+    host-only cookies: a ``Domain`` that does not match the address would be refused.
+    """
+    host = request.header("Host").rpartition(":")[0] or request.header("Host")
+    domain = next((d for d in _DOMAINS if host.lower().endswith(d)), None)
+    attributes = f"Domain={domain}; {_COOKIE_ATTRIBUTES}" if domain else _COOKIE_ATTRIBUTES
     if clear:
         names = (WEB_COOKIE, "X-APPLE-WEBAUTH-USER", "X-APPLE-DS-WEB-SESSION-TOKEN")
-        return [("Set-Cookie", f"{name}=; Max-Age=0; {_COOKIE_ATTRIBUTES}") for name in names]
-    return [
-        ("Set-Cookie", f"{name}={value}; {_COOKIE_ATTRIBUTES}") for name, value in values.items()
-    ]
+        return [("Set-Cookie", f"{name}=; Max-Age=0; {attributes}") for name in names]
+    return [("Set-Cookie", f"{name}={value}; {attributes}") for name, value in values.items()]

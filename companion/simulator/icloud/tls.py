@@ -2,9 +2,11 @@
 
 pyicloud refuses web services that are not HTTPS, and a client must be able to check the server
 the way it checks Apple's: so each simulated iCloud makes, in memory, a CA of its own and a
-server certificate it signs for ``127.0.0.1`` and ``localhost``. Only the CA certificate stays
-written, as PEM, in the caller's private folder for the client to trust; the server key goes to
-``ssl`` through a file that exists only while it loads (``ssl`` reads keys from files only).
+server certificate it signs for ``127.0.0.1``, ``localhost`` and any host names the caller adds
+(Apple's own, for a client that only a hosts file can point elsewhere). Only the CA certificate
+stays written, as PEM, in the caller's private folder for the client to trust; the server key
+goes to ``ssl`` through a file that exists only while it loads (``ssl`` reads keys from files
+only).
 
 This module and ``companion.simulator.keys`` are the simulator's only users of the crypto library.
 """
@@ -15,6 +17,7 @@ import datetime
 import ipaddress
 import os
 import ssl
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,8 +29,11 @@ _VALIDITY = datetime.timedelta(days=2)
 _BACKDATE = datetime.timedelta(hours=1)  # a client clock a little behind still accepts it
 
 
-def make_server_context(folder: Path) -> tuple[ssl.SSLContext, Path]:
-    """A TLS server context and the path of the CA certificate (``folder/ca.pem``) to trust."""
+def make_server_context(
+    folder: Path, host_names: Sequence[str] = ()
+) -> tuple[ssl.SSLContext, Path]:
+    """A TLS server context and the path of the CA certificate (``folder/ca.pem``) to trust;
+    the server certificate also names ``host_names``."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -47,6 +53,7 @@ def make_server_context(folder: Path) -> tuple[ssl.SSLContext, Path]:
     names: list[x509.GeneralName] = [
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         x509.DNSName("localhost"),
+        *(x509.DNSName(name) for name in host_names),
     ]
     server_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value

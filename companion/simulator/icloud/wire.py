@@ -1,11 +1,12 @@
 """HTTPS on 127.0.0.1 for the simulated iCloud: requests in, replies and paced downloads out.
 
-A threaded ``http.server`` speaking HTTP/1.1 with keep-alive (every answer has a Content-Length),
-TLS from ``tls``; the handshake runs in each connection's own thread, so a slow client holds up
-no one. The server knows nothing of iCloud: a router turns each ``Request`` into a ``Reply``
-(JSON, HTML, empty) or a ``Download``, which this module serves with what a content host
-offers: ``Range`` (one range, 206 + Content-Range; a range past the end is 416), HEAD, pacing
-per connection and in total, and, on request, a connection closed halfway through the body.
+A threaded ``http.server`` on a free port (or the one given) speaking HTTP/1.1 with keep-alive
+(every answer has a Content-Length), TLS from ``tls``; the handshake runs in each connection's
+own thread, so a slow client holds up no one. The server knows nothing of iCloud: a router turns
+each ``Request`` into a ``Reply`` (JSON, HTML, empty) or a ``Download``, which this module serves
+with what a content host offers: ``Range`` (one range, 206 + Content-Range; a range past the end
+is 416), HEAD, pacing per connection and in total, and, on request, a connection closed halfway
+through the body.
 """
 
 from __future__ import annotations
@@ -106,8 +107,9 @@ class HttpsServer(ThreadingHTTPServer):
         *,
         pace_per_connection: float | None = None,
         pace_total: float | None = None,
+        port: int = 0,
     ) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler)
         self.socket = context.wrap_socket(
             self.socket, server_side=True, do_handshake_on_connect=False
         )
