@@ -15,6 +15,7 @@ from companion.cli.app import run
 from companion.model import Asset, AssetKind, DetectorRun, Finding, ScanRecord
 from companion.share import Filters, Options
 from companion.share.jpeg import scan_data
+from companion.state import state_root
 from companion.usecases.share import share as share_files
 from companion.vault import Vault, VaultRef
 from tests.share_support import dirty_heic, dirty_jpeg, dirty_mov, dirty_png, exiftool, traces
@@ -89,6 +90,8 @@ def test_copies_carry_nothing_but_the_picture(
         "unreadable": {},
     }
     assert sorted(p.name for p in dest.iterdir()) == sorted(SHARED)  # no temp file, no movie
+    # the movie was remuxed straight from the vault: no plaintext copy anywhere, even for a while
+    assert not (state_root() / "share").exists()
     for name, path in written.items():
         assert traces(path) == [], name
     original = (env / "roll" / "DCIM" / "100APPLE").joinpath

@@ -51,6 +51,9 @@ class ScanSettings:
     it travels to the worker processes)."""
 
     places: tuple[Place, ...] = ()
+    # keep findings below their reporting threshold (``opinions.REPORT_AT``): the evaluation
+    # draws precision and recall around it; a scan never sets it
+    keep_weak: bool = False
 
 
 class Subject(Protocol):

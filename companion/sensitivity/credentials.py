@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 
 from companion.sensitivity import lexicon, validators
+from companion.sensitivity.opinions import Opinion, checked, strength_opinion
 
 MIN_CODES = 5  # one-time codes listed before a list counts as backup codes
 
@@ -61,26 +62,27 @@ def password_like(token: str) -> bool:
     return letters and others
 
 
-def _nearby_value(lines: Sequence[str], index: int) -> bool:
+def _nearby_value(lines: Sequence[str], index: int) -> str | None:
     """A password-like value after the label of line ``index``, or alone on the next line."""
     line = lines[index]
     after = line.split(":", 1)[1] if ":" in line else line
     nearby = after.split()
     if index + 1 < len(lines) and len(lines[index + 1].split()) == 1:
         nearby.append(lines[index + 1].strip())
-    return any(password_like(token) for token in nearby)
+    return next((t.strip(_EDGE_MARKS) for t in nearby if password_like(t)), None)
 
 
-def password_next_to_label(lines: Sequence[str]) -> str | None:
-    """The label ("password", "PIN") of a password-like value on its line or the next one.
-    A "forgot password?" link is a label of nothing: its line is skipped."""
+def password_next_to_label(lines: Sequence[str]) -> tuple[str, str] | None:
+    """(label, value): the label ("password", "PIN") of a password-like value on its line or
+    the next one. A "forgot password?" link is a label of nothing: its line is skipped."""
     for index, line in enumerate(lines):
         folded = lexicon.fold(line)
         labels = lexicon.found(folded, lexicon.PASSWORD)
         if not labels or lexicon.found(folded, lexicon.FORGOT):
             continue
-        if _nearby_value(lines, index):
-            return labels[0].name
+        value = _nearby_value(lines, index)
+        if value is not None:
+            return labels[0].name, value
     return None
 
 
@@ -94,28 +96,36 @@ def _setup_key(lines: Sequence[str], folded: str) -> bool:
     return False
 
 
-def examine(lines: Sequence[str], folded: str) -> tuple[float, str, int] | None:
-    """(confidence, explanation, how many more) for the credentials on these OCR lines."""
+def examine(lines: Sequence[str], folded: str) -> tuple[float, str, int, Opinion] | None:
+    """(confidence, explanation, how many more, second opinion) for the credentials on these
+    OCR lines: a checksum or a key's structure is its own second check; a password's is the
+    value's make-up (``opinions.strength_opinion``)."""
     phrase = validators.find_seed_phrase(lines)
     if phrase is not None:
         explanation = (
             f"{phrase.count} of {phrase.total} words are from the BIP39 "
             f"{phrase.language.capitalize()} list: a wallet recovery phrase"
         )
-        return 0.95 if phrase.count == phrase.total else 0.85, explanation, 0
+        confidence = 0.95 if phrase.count == phrase.total else 0.85
+        return confidence, explanation, 0, checked("the BIP39 words and checksum")
     keys = validators.find_recovery_keys("\n".join(lines))
     if keys:
-        return keys[0].confidence, f"{keys[0].kind}: it opens the account or disk", len(keys) - 1
+        explanation = f"{keys[0].kind}: it opens the account or disk"
+        return keys[0].confidence, explanation, len(keys) - 1, checked("the key's own structure")
     if _setup_key(lines, folded):
-        return 0.9, "a 2FA setup key: anyone with this picture gets your codes", 0
+        explanation = "a 2FA setup key: anyone with this picture gets your codes"
+        return 0.9, explanation, 0, checked("base32 in groups of four, next to 2FA words")
     keywords = lexicon.found(folded, lexicon.CREDENTIALS)
     codes = count_codes(lines) if keywords else 0
     if codes >= MIN_CODES:
-        return 0.85, f"{codes} one-time backup codes next to '{keywords[0].name}'", 0
-    label = password_next_to_label(lines)
-    if label is None:
+        explanation = f"{codes} one-time backup codes next to '{keywords[0].name}'"
+        return 0.85, explanation, 0, checked(f"{codes} codes of one shape under their heading")
+    found = password_next_to_label(lines)
+    if found is None:
         return None
+    label, value = found
+    opinion = strength_opinion(value)
     wifi = lexicon.found(folded, lexicon.WIFI)
     if wifi:
-        return 0.85, f"a Wi-Fi password next to '{label}' and '{wifi[0].name}'", 0
-    return 0.85, f"a password-like string next to '{label}'", 0
+        return 0.85, f"a Wi-Fi password next to '{label}' and '{wifi[0].name}'", 0, opinion
+    return 0.85, f"a password-like string next to '{label}'", 0, opinion

@@ -2,7 +2,9 @@
 
 The asset is named by its path in the vault or by its file name (when only one asset has it).
 Its bytes are decrypted in memory and every registered detector runs on them, including the ones
-that found nothing, so a person sees why a photo was, or was not, flagged.
+that found nothing, so a person sees why a photo was, or was not, flagged: each finding says what
+its second check thought (``opinions``), and a finding the second check pushed below the
+reporting threshold is shown too, marked as not reported.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from companion.errors import UsageError
 from companion.model import DetectorRun, ScanRecord, StoredAsset
 from companion.sensitivity.base import ScanSettings
 from companion.sensitivity.detectors import registered
+from companion.sensitivity.opinions import REPORT_AT
 from companion.sensitivity.worker import Job, run_job
 from companion.vault import Vault
 
@@ -30,13 +33,18 @@ class Explanation:
         out = []
         for run in self.runs:
             found = ", ".join(
-                f"{f.category} {f.confidence:.2f}: {f.explanation}" for f in run.findings
+                f"{f.category} {f.confidence:.2f}: {f.explanation}{_unreported(f.confidence)}"
+                for f in run.findings
             )
             out.append(f"{run.detector:<7} v{run.version or '?':<4} {found or run.note}")
         out += [f"{name:<7} unavailable: {why}" for name, why in self.unavailable.items()]
         if self.stored is None:
             out.append("not scanned yet: run 'companion scan' to store the findings")
         return out
+
+
+def _unreported(confidence: float) -> str:
+    return f" (below {REPORT_AT:.2f}: not reported)" if confidence < REPORT_AT else ""
 
 
 def find_asset(vault: Vault, wanted: str) -> StoredAsset:
@@ -54,7 +62,7 @@ def find_asset(vault: Vault, wanted: str) -> StoredAsset:
 
 def explain_asset(vault: Vault, wanted: str) -> Explanation:
     stored = find_asset(vault, wanted)
-    settings = ScanSettings(places=tuple(vault.places()))
+    settings = ScanSettings(places=tuple(vault.places()), keep_weak=True)
     specs = registered()
     unavailable = {s.name: why for s in specs if (why := s.unavailable()) is not None}
     detectors = tuple((s.name, s.version(settings)) for s in specs if s.name not in unavailable)

@@ -118,43 +118,6 @@ ACCOUNT = (
     ),
 )
 
-IDENTITY = (
-    Cue("passport", ("passport", "passeport"), role="document"),
-    Cue(
-        "identity card",
-        ("carte nationale d'identité", "carte d'identité", "identity card", "id card"),
-        role="document",
-    ),
-    Cue(
-        "driving licence",
-        ("driving licence", "driver's license", "driver license", "permis de conduire"),
-        role="document",
-    ),
-    Cue(
-        "residence permit",
-        ("titre de séjour", "carte de séjour", "residence permit"),
-        role="document",
-    ),
-    Cue("carte Vitale", ("carte vitale",), role="document"),
-    Cue(
-        "social security number",
-        ("numéro de sécurité sociale", "n° de sécurité sociale", "social security number"),
-        role="document",
-    ),
-    Cue("date of birth", ("date of birth", "date de naissance", "né(e) le"), role="field"),
-    Cue("place of birth", ("place of birth", "lieu de naissance"), role="field"),
-    Cue("nationality", ("nationality", "nationalité"), role="field"),
-    Cue(
-        "surname",
-        ("surname", "nom de famille", "nom d'usage"),
-        patterns=(r"(?<![^\W\d_])nom ?[:/]",),
-        role="field",
-    ),
-    Cue("given names", ("given names", "given name", "prénoms", "prénom"), role="field"),
-    Cue("date of expiry", ("date of expiry", "date d'expiration"), role="field"),
-    Cue("date of issue", ("date of issue", "date de délivrance"), role="field"),
-)
-
 # Hints that a 15-digit run printed without its usual spacing is a French social security number.
 NIR_CONTEXT = (
     Cue(

@@ -16,15 +16,16 @@ from typing import Any
 
 from companion.model import Asset, Finding
 from companion.pictures import is_image
-from companion.sensitivity import credentials, lexicon, validators
+from companion.sensitivity import credentials, documents, lexicon, notes, opinions, validators
 from companion.sensitivity.base import ScanSettings, Subject, Verdict, no_telemetry
 from companion.sensitivity.credentials import count_codes, password_like
 from companion.sensitivity.national_ids import find_nir, nir_ok
+from companion.sensitivity.opinions import Opinion
 
 __all__ = ["TextDetector", "count_codes", "examine", "find_nir", "load", "nir_ok", "password_like"]
 
 NAME = "text"
-VERSION = "3"  # 3: values, not labels; recovery keys, Wi-Fi passwords, national ids
+VERSION = "4"  # 4: documents without an MRZ, handwritten notes, a second opinion per finding
 GATE_SIDE = 640  # the gate runs the text detector on a copy this large (about 0.1 s)
 GATE_LINES = 4  # text boxes a photo needs to be read: a sign or a caption has fewer
 SCREENSHOT_SIDE = 2600  # screenshots are read whole up to this size
@@ -127,12 +128,16 @@ class TextDetector:
     name = NAME
     version = VERSION
 
+    def __init__(self, keep_weak: bool = False) -> None:
+        self.keep_weak = keep_weak  # findings below opinions.REPORT_AT too (the evaluation)
+
     def applies_to(self, asset: Asset) -> bool:
         return is_image(asset)
 
     def detect(self, subject: Subject) -> Verdict:
         asset = subject.asset
         screenshot = bool(asset.screenshot) or asset.name.lower().endswith(".png")
+        note: notes.Note | None = None
         try:
             if not screenshot:
                 reduced = subject.reduced()
@@ -142,9 +147,10 @@ class TextDetector:
                     # a HEIC's 320 px thumbnail: text a few pixels high; twice the size lets the
                     # detector see the lines a document has (measured on the evaluation corpus)
                     reduced = reduced.resize((reduced.width * 2, reduced.height * 2))
+                note = notes.find_note(reduced)
                 boxes = count_text_boxes(reduced)
                 subject.cache["text_boxes"] = boxes
-                if boxes < GATE_LINES:
+                if boxes < (1 if note else GATE_LINES):  # a note holds two or three lines
                     lines_word = "line" if boxes == 1 else "lines"
                     return Verdict(note=f"{boxes} text {lines_word}: below the gate")
             image = subject.full()
@@ -155,7 +161,9 @@ class TextDetector:
             return Verdict(note=f"OCR failed: {_short(exc)}")
         subject.cache["text"] = "\n".join(lines)
         try:
-            findings = examine(lines, pieces)
+            findings = examine(lines, pieces, note=note if not screenshot else None)
+            if not self.keep_weak:
+                findings = tuple(f for f in findings if f.confidence >= opinions.REPORT_AT)
         except Exception as exc:  # odd text must not stop the scan either
             return Verdict(note=f"OCR: {len(lines)} lines; checks failed: {_short(exc)}")
         seen = "; ".join(f"{_LABELS[f.category]} found" for f in findings) or "nothing private"
@@ -179,9 +187,12 @@ def _short(exc: Exception) -> str:
 _GLUED_GROUPS = re.compile(r"(?<=[^\W\d_])(?=\d{4}[ .-]\d{4}[ .-]\d{4})")
 
 
-def examine(lines: Sequence[str], pieces: Sequence[str] = ()) -> tuple[Finding, ...]:
-    """Findings in OCR ``lines`` (rows) and ``pieces`` (what OCR read before rows were joined):
-    at most one per category, naming how many more it saw."""
+def examine(
+    lines: Sequence[str], pieces: Sequence[str] = (), note: notes.Note | None = None
+) -> tuple[Finding, ...]:
+    """Findings in OCR ``lines`` (rows) and ``pieces`` (what OCR read before rows were joined),
+    ``note``: the sticky note the photo shows, if any. At most one finding per category, naming
+    how many more it saw, each weighed by its second opinion (``opinions``), weak ones included."""
     text = "\n".join(lines)
     joined = " ".join(lines)  # OCR splits a number printed on one line into boxes
     folded = lexicon.fold(text)
@@ -190,17 +201,25 @@ def examine(lines: Sequence[str], pieces: Sequence[str] = ()) -> tuple[Finding, 
     card_text = "\n".join(_GLUED_GROUPS.sub(" ", line) for line in [*lines, *pieces])
     checks = (
         _payment_card(lines, card_text, joined),
-        _bank_details(lines, text, joined),
+        _bank_details(lines, text, joined, folded),
         _identity_document(lines, joined, folded),
-        _credentials(lines, folded),
+        _credentials(lines, folded, note),
         _medical(folded),
     )
     return tuple(f for f in checks if f is not None)
 
 
-def _finding(category: str, confidence: float, explanation: str, more: int = 0) -> Finding:
+def _finding(
+    category: str,
+    confidence: float,
+    explanation: str,
+    more: int = 0,
+    opinion: Opinion | None = None,
+) -> Finding:
     if more:
         explanation += f" (and {more} more)"
+    if opinion is not None:
+        confidence, explanation = opinion.weigh(confidence), opinion.said(explanation)
     return Finding(category, NAME, round(confidence, 2), explanation)
 
 
@@ -219,15 +238,11 @@ def _payment_card(lines: Sequence[str], text: str, joined: str) -> Finding | Non
         return None
     card = cards[0]
     explanation = f"card number {card.masked()} passes the Luhn check ({card.issuer})"
-    near = [i for i, line in enumerate(lines) if card.digits[-4:] in re.sub(r"\D", "", line)]
-    window = lines[max(0, near[0] - 3) : near[0] + 4] if near else lines
-    context = lexicon.found(lexicon.fold("\n".join(window)), lexicon.CARD_CONTEXT)
-    if context:
-        explanation += ", next to " + " and ".join(c.name for c in context)
-    return _finding("payment_card", 0.98 if context else 0.95, explanation, len(cards) - 1)
+    opinion = opinions.card_opinion(lines, card.digits[-4:])
+    return _finding("payment_card", 0.95, explanation, len(cards) - 1, opinion)
 
 
-def _bank_details(lines: Sequence[str], text: str, joined: str) -> Finding | None:
+def _bank_details(lines: Sequence[str], text: str, joined: str, folded: str) -> Finding | None:
     """An IBAN that passes its checks, or an account number printed with its bank code; the
     labels alone ("IBAN", "BIC", an empty "add a payee" form) are not bank details."""
     ibans = _both(validators.find_ibans, text, joined, lambda i: i.compact)
@@ -235,12 +250,14 @@ def _bank_details(lines: Sequence[str], text: str, joined: str) -> Finding | Non
         iban = ibans[0]
         at = f" ({iban.bank})" if iban.bank else ""
         explanation = f"IBAN {iban.masked()} passes the mod-97 check{at}"
-        return _finding("bank_details", 0.95, explanation, len(ibans) - 1)
+        opinion = opinions.bank_opinion(folded)
+        return _finding("bank_details", 0.95, explanation, len(ibans) - 1, opinion)
     account = _labelled_value(lines, lexicon.ACCOUNT, _ACCOUNT_VALUE)
     bank_code = _labelled_value(lines, lexicon.BANK_CODE, _BANK_CODE_VALUE)
     if account and bank_code:
         explanation = f"an account number next to its {bank_code} ({BULLETS})"
-        return _finding("bank_details", 0.8, explanation)
+        opinion = Opinion(None, "no check digit covers a bare account number")
+        return _finding("bank_details", 0.8, explanation, opinion=opinion)
     return None
 
 
@@ -264,6 +281,10 @@ def _labelled_value(lines: Sequence[str], cues: Sequence[lexicon.Cue], value: An
 
 
 def _identity_document(lines: Sequence[str], joined: str, folded: str) -> Finding | None:
+    """An MRZ whose check digits hold, a national number whose key holds, or, without either, a
+    document's layout (``documents``); each is the other's second opinion."""
+    layout = documents.read_layout(lines)
+    seen = Opinion(layout.is_document, f"document layout: {layout.describe()}")
     zones = validators.find_mrz(lines)
     if zones:
         mrz = max(zones, key=lambda z: z.checks_passed / z.checks_total)
@@ -272,7 +293,9 @@ def _identity_document(lines: Sequence[str], joined: str, folded: str) -> Findin
             f"{mrz.checks_passed} of {mrz.checks_total} check digits pass"
         )
         confidence = min(0.98, 0.7 + 0.28 * mrz.checks_passed / mrz.checks_total)
-        return _finding("identity_document", confidence, explanation, len(zones) - 1)
+        # a card's back holds its MRZ alone: no layout cannot reject it
+        opinion = seen if layout.is_document else Opinion(None, seen.why)
+        return _finding("identity_document", confidence, explanation, len(zones) - 1, opinion)
     numbers = validators.find_national_ids(
         joined,
         nir_hinted=bool(lexicon.found(folded, lexicon.NIR_CONTEXT)),
@@ -280,19 +303,26 @@ def _identity_document(lines: Sequence[str], joined: str, folded: str) -> Findin
     )
     if numbers:
         explanation = f"{numbers[0].kind} {BULLETS} passes its key check"
-        return _finding("identity_document", 0.9, explanation, len(numbers) - 1)
-    cues = [c for c in lexicon.found(folded, lexicon.IDENTITY) if c.strong]
-    if len(cues) >= 3 and any(c.role == "field" for c in cues):
-        return _finding("identity_document", 0.7, f"identity document words: {_names(cues)}")
+        opinion = seen if layout.is_document else Opinion(None, seen.why)
+        return _finding("identity_document", 0.9, explanation, len(numbers) - 1, opinion)
+    if layout.is_document:
+        explanation = f"an identity document's layout: {layout.describe()}"
+        opinion = Opinion(None, "no machine-readable zone or national number to check")
+        return _finding("identity_document", layout.confidence, explanation, opinion=opinion)
     return None
 
 
-def _credentials(lines: Sequence[str], folded: str) -> Finding | None:
+def _credentials(lines: Sequence[str], folded: str, note: notes.Note | None) -> Finding | None:
     found = credentials.examine(lines, folded)
-    if found is None:
+    if found is not None:
+        confidence, explanation, more, opinion = found
+        return _finding("credentials", confidence, explanation, more, opinion)
+    written = notes.written_password(lines) if note is not None else None
+    if note is None or written is None:
         return None
-    confidence, explanation, more = found
-    return _finding("credentials", confidence, explanation, more)
+    word, token = written
+    explanation = f"a {note.colour} sticky note with a password-like token next to '{word}'"
+    return _finding("credentials", 0.75, explanation, opinion=opinions.strength_opinion(token))
 
 
 def _medical(folded: str) -> Finding | None:
@@ -300,7 +330,8 @@ def _medical(folded: str) -> Finding | None:
     names = {c.name for c in cues}
     strong = any(c.strong for c in cues) or {"laboratory", "results"} <= names
     if len(cues) >= 3 and strong:
-        return _finding("medical", 0.7, f"medical words: {_names(cues)}")
+        explanation = f"medical words: {_names(cues)}"
+        return _finding("medical", 0.7, explanation, opinion=opinions.medical_opinion(folded))
     return None
 
 
@@ -309,4 +340,4 @@ def _names(cues: Sequence[lexicon.Cue]) -> str:
 
 
 def load(settings: ScanSettings) -> TextDetector:
-    return TextDetector()
+    return TextDetector(keep_weak=settings.keep_weak)

@@ -1,10 +1,10 @@
 """Writing the clean copies: each chosen file decrypted from the vault, cleaned, written.
 
 Photos are decrypted in memory (checked against the catalogue's SHA-256) and cleaned there
-(``clean_photo``). A video is never held in memory: it is decrypted into a temporary file in the
-private state folder (0600 in a 0700 folder; removed however the copy ends), and remuxed from
-there into the share folder (``video.remux``). Every file lands through ``folder.write_new``:
-complete or absent.
+(``clean_photo``). A video is never held in memory nor written anywhere in clear: it is remuxed
+straight from the vault, its plaintext read where the container asks, a 64 KiB chunk at a time
+(``Vault.reader``), after a first pass has checked it against the catalogue. Every file lands
+through ``folder.write_new``: complete or absent.
 
 A file that cannot be read or cleaned (damaged in the vault, not a picture, a video FFmpeg
 refuses) is left out and named in the report, never written as it was.
@@ -13,16 +13,13 @@ refuses) is left out and named in the report, never written as it was.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
-from companion.errors import CompanionError, IntegrityError, PartialFailure
+from companion.errors import CompanionError, PartialFailure
 from companion.model import AssetKind, StoredAsset
 from companion.share import folder as out
 from companion.share.choose import Item
@@ -30,7 +27,6 @@ from companion.share.jpeg import clean_jpeg, jpeg_kept, minimal_exif
 from companion.share.picture import reencode
 from companion.share.png import clean_png
 from companion.share.video import remux
-from companion.state import private_dir
 from companion.vault import Vault
 from companion.vault.sniff import HEAD_BYTES, extension
 
@@ -148,36 +144,18 @@ def _larger(data: bytes, side: int) -> bool:
 
 
 def _video(vault: Vault, stored: StoredAsset, folder: Path, name: str, options: Options) -> Path:
-    """Decrypt into a private temporary file, then remux into the share folder."""
-    plain = private_dir("share") / f"{secrets.token_hex(8)}.tmp"
-    try:
-        fd = os.open(plain, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
-            sink = _Hashing(fh)
-            vault.decrypt_to(stored, sink)
-        if sink.count != stored.asset.size or sink.sha.hexdigest() != stored.sha256:
-            raise IntegrityError(f"{stored.asset.path} decrypts to other bytes than recorded")
-        container = "mp4" if extension(_head(plain)) == "mp4" else "mov"
+    """Remux straight from the vault: the plaintext is read where the container asks (its index
+    may be at the end), a 64 KiB chunk at a time, checked against the catalogue first; no
+    plaintext copy is ever written, not even a temporary one."""
+    with vault.reader(stored) as plain:
+        container = "mp4" if extension(plain.read(HEAD_BYTES)) == "mp4" else "mov"
+        plain.seek(0)
 
         def fill(temp: Path) -> None:
+            plain.seek(0)
             remux(plain, temp, container, keep_date=options.keep_date)
 
         return out.write_new(folder, out.file_name(name, container, kind="video"), fill)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            plain.unlink()
-
-
-class _Hashing:
-    """The plaintext file being written, hashed as it goes (checked against the catalogue)."""
-
-    def __init__(self, fh: BinaryIO) -> None:
-        self.fh, self.sha, self.count = fh, hashlib.sha256(), 0
-
-    def write(self, data: bytes) -> int:
-        self.sha.update(data)
-        self.count += len(data)
-        return self.fh.write(data)
 
 
 def _head(path: Path) -> bytes:

@@ -19,6 +19,7 @@ out and the report says why.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from companion.errors import CompanionError
@@ -42,9 +43,10 @@ def has_remuxer() -> bool:
     return True
 
 
-def remux(source: Path, target: Path, container: str, *, keep_date: bool) -> None:
-    """Copy the video and audio streams of ``source`` into ``target`` (a new file, written as
-    ``container``: "mov" or "mp4"), with no metadata (module docstring)."""
+def remux(source: Path | io.IOBase, target: Path, container: str, *, keep_date: bool) -> None:
+    """Copy the video and audio streams of ``source`` (a file, or a readable and seekable
+    stream) into ``target`` (a new file, written as ``container``: "mov" or "mp4"), with no
+    metadata (module docstring)."""
     try:
         import av
     except ImportError as exc:
@@ -53,7 +55,7 @@ def remux(source: Path, target: Path, container: str, *, keep_date: bool) -> Non
             hint="Install the scan extra: pip install 'companion[scan]'.",
         ) from exc
     try:
-        with av.open(str(source)) as src:
+        with av.open(source if not isinstance(source, Path) else str(source)) as src:
             created = src.metadata.get("creation_time") if keep_date else None
             with av.open(
                 str(target), "w", format=container, options={"fflags": "+bitexact"}

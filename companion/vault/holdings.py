@@ -9,13 +9,16 @@ latest check (``StoredAsset.verified_at`` and ``verified_ok``).
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from companion.errors import IntegrityError
 from companion.model import Asset, Place, ScanRecord, StoredAsset, VaultEvent
 from companion.vault import crypto
+from companion.vault.agefile import AgeReader, digest_of
 from companion.vault.index import Checked, Fingerprint, Index
 from companion.vault.objects import ObjectStore, check_plaintext
 
@@ -147,6 +150,17 @@ class Holdings:
         data = buffer.getvalue()
         check_plaintext(data, stored.sha256, stored.asset.size, stored.asset.path)
         return data
+
+    @contextlib.contextmanager
+    def reader(self, stored: StoredAsset) -> Iterator[AgeReader]:
+        """An asset's plaintext, seekable, decrypted a chunk at a time in memory, checked first
+        against its recorded SHA-256 and size (one pass, nothing kept), on the same open file."""
+        with self._objects.opened(stored.object_id, stored.asset.path) as fh:
+            reader = AgeReader(fh, self._identity, stored.asset.path)
+            size, digest = digest_of(reader)
+            if size != stored.asset.size or digest != stored.sha256:
+                raise IntegrityError(f"{stored.asset.path} decrypts to other bytes than recorded")
+            yield reader
 
     def decrypt_to(self, stored: StoredAsset, writer: crypto.Writable) -> None:
         """Write an asset's plaintext into ``writer`` (which may receive a damaged prefix)."""

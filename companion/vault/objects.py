@@ -208,16 +208,19 @@ class ObjectStore:
             stored_size = final.stat().st_size
         return StoredObject(object_id, digest.hex(), hashing.count, stored_size, new)
 
+    def opened(self, object_id: str, what: str) -> io.BufferedReader:
+        """The object's file, open for reading. A missing object raises IntegrityError."""
+        try:
+            with vault_access(self.root.parent):  # another user's file: said, with a hint
+                return self.path(object_id).open("rb")
+        except FileNotFoundError as exc:
+            raise IntegrityError(f"{what} is missing from the vault") from exc
+
     def decrypt_to(
         self, object_id: str, writer: crypto.Writable, identity: crypto.Identity, what: str
     ) -> None:
         """Decrypt an object into ``writer``. A missing or damaged object raises IntegrityError."""
-        try:
-            with vault_access(self.root.parent):  # another user's file: said, with a hint
-                fh = self.path(object_id).open("rb")
-        except FileNotFoundError as exc:
-            raise IntegrityError(f"{what} is missing from the vault") from exc
-        with fh:
+        with self.opened(object_id, what) as fh:
             crypto.decrypt_stream(
                 io.BufferedReader(fh, buffer_size=_READ_BUFFER), writer, identity, what
             )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import BinaryIO, TypeVar
 from companion.errors import IntegrityError, UsageError, VaultError, VaultExists
 from companion.model import Asset, Place, ScanRecord, StoredAsset, VaultEvent
 from companion.vault import crypto
+from companion.vault.agefile import AgeReader
 from companion.vault.cache import IndexCache
 from companion.vault.catalogue import (
     Catalogue,
@@ -385,6 +387,11 @@ class Vault:
     def decrypt_to(self, stored: StoredAsset, writer: crypto.Writable) -> None:
         """Write an asset's plaintext into ``writer`` (which may receive a damaged prefix)."""
         self._holdings.decrypt_to(stored, writer)
+
+    def reader(self, stored: StoredAsset) -> AbstractContextManager[AgeReader]:
+        """An asset's plaintext, seekable, in memory a chunk at a time (a video, for a program
+        that must seek), checked against the catalogue first (``Holdings.reader``)."""
+        return self._holdings.reader(stored)
 
     def plaintext(self, stored: StoredAsset) -> bytes:
         """An asset's bytes, in memory, checked against the catalogue's SHA-256 and size

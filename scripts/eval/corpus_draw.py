@@ -33,6 +33,7 @@ class Item:
     fmt: str = "jpeg"  # jpeg, heic or png
     quality: int = 88
     natural: bool = False  # a real photograph (scikit-image's samples)
+    exif: bool = True  # False: a copy saved from a chat app, its metadata stripped
 
 
 @dataclass

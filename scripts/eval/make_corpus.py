@@ -25,6 +25,8 @@ from random import Random
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's companion
 
+import corpus_documents as documents
+import corpus_notes as notes
 import corpus_photos as photos
 import corpus_screens as screens
 import corpus_secrets as secrets
@@ -75,6 +77,13 @@ RECIPES: tuple[tuple[str, Scene, int], ...] = (
     ("plain-photo", photos.plain_photo, 40),
     ("sign-photo", photos.sign_photo, 20),
     ("nutrition-photo", photos.nutrition_photo, 6),
+    ("licence-photo", documents.licence_photo, 9),
+    ("licence-chat", partial(documents.licence_photo, chat=True), 6),
+    ("card-id-photo", documents.card_id_photo, 12),
+    ("card-id-chat", partial(documents.card_id_photo, chat=True), 6),
+    ("appointment-screen", documents.appointment_screen, 6),
+    ("note-photo", partial(notes.note_photo, secret=True), 12),
+    ("note-photo-harmless", partial(notes.note_photo, secret=False), 6),
 )
 NATURAL_VARIANTS = {"small": 1, "full": 5}
 START = datetime(2025, 1, 1, 9, 0, tzinfo=timezone(timedelta(hours=1)))
@@ -107,10 +116,13 @@ def gps_for(rng: Random) -> tuple[tuple[float, float] | None, str | None]:
 def encode(item: Item, when: datetime, gps: tuple[float, float] | None) -> bytes:
     if item.fmt == "png":  # iOS marks its screenshots in UserComment
         return png_bytes(item.image, exif_bytes(when, None, comment="Screenshot"))
+    buffer = io.BytesIO()
+    if not item.exif:  # a chat app's copy: no metadata at all
+        item.image.save(buffer, "JPEG", quality=item.quality)
+        return buffer.getvalue()
     exif = exif_bytes(when, gps)
     if item.fmt == "heic":  # x265's fast preset, and a 320 px thumbnail as iPhones embed
         return heic_bytes(item.image, exif, thumbnail=320, fast=True)
-    buffer = io.BytesIO()
     item.image.save(buffer, "JPEG", quality=item.quality, exif=exif)
     return buffer.getvalue()
 
@@ -143,7 +155,7 @@ def generate(
         if item is None:
             skipped += 1
             continue
-        gps, place = (None, None) if item.screenshot else gps_for(rng)
+        gps, place = (None, None) if item.screenshot or not item.exif else gps_for(rng)
         categories = sorted(set(item.categories) | ({"private_place"} if place else set()))
         when = START + timedelta(hours=7 * index, minutes=rng.randrange(60))
         suffix = {"png": "PNG", "jpeg": "JPG", "heic": "HEIC"}[item.fmt]

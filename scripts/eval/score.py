@@ -29,10 +29,12 @@ from companion.connectors.base import Prober
 from companion.model import Asset, Place
 from companion.sensitivity.base import CATEGORIES, VERDICTS, ScanSettings
 from companion.sensitivity.detectors import registered
+from companion.sensitivity.opinions import REPORT_AT
 from companion.sensitivity.places import check_place
 from companion.sensitivity.scan import AssetScan, failed_runs, plan, scan_assets
 
 TARGET = 0.95  # recall and precision, every category but nudity
+CURVE = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)  # confidences at which precision/recall are drawn
 
 
 class Malformed(Exception):
@@ -77,7 +79,9 @@ def _scan_part(
         return read
 
     items = [(a, reader(a)) for a in assets]
-    return scan_assets(items, only=only, settings=ScanSettings(places=places))
+    # weak findings too (below REPORT_AT, a rejecting second opinion's): the curve needs them
+    settings = ScanSettings(places=places, keep_weak=True)
+    return scan_assets(items, only=only, settings=settings)
 
 
 def scan(
@@ -102,8 +106,31 @@ def scan(
     return results, failed, broken
 
 
-def score(
+def _seen(result: AssetScan | None, at: float) -> set[str]:
+    """The categories found on an asset with at least confidence ``at``."""
+    return {f.category for f in result.findings() if f.confidence >= at} if result else set()
+
+
+def curve(
     labels: dict[str, dict[str, Any]], results: list[AssetScan], scored: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Per category, precision and recall at each confidence of ``CURVE``."""
+    points: dict[str, list[dict[str, Any]]] = {c: [] for c in scored if c != "nudity"}
+    for at in CURVE:
+        rows = score(labels, results, scored, at)["categories"]
+        for category, row in rows.items():
+            if category in points:
+                points[category].append(
+                    {"at": at, "precision": row["precision"], "recall": row["recall"]}
+                )
+    return points
+
+
+def score(
+    labels: dict[str, dict[str, Any]],
+    results: list[AssetScan],
+    scored: list[str],
+    at: float = REPORT_AT,
 ) -> dict[str, Any]:
     by_file = {r.asset.path: r for r in results}
     rows: dict[str, dict[str, Any]] = {}
@@ -112,7 +139,7 @@ def score(
         tp = fp = fn = 0
         for name, label in labels.items():
             result = by_file.get(name)
-            got = {f.category for f in result.findings()} if result else set()
+            got = _seen(result, at)
             expected, found = category in label["categories"], category in got
             tp += expected and found
             fp += found and not expected
@@ -128,7 +155,7 @@ def score(
     negatives = flagged_negatives = natural = natural_nudity = 0
     for name, label in sorted(labels.items()):
         result = by_file.get(name)
-        seen = sorted({f.category for f in result.findings()} & set(scored)) if result else []
+        seen = sorted(_seen(result, at) & set(scored))
         wanted = sorted(set(label["categories"]) & set(scored))
         if not label["categories"]:
             negatives += 1
@@ -184,6 +211,10 @@ def checks(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def _fixed(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def render(result: dict[str, Any], header: list[str]) -> list[str]:
     lines = [
         *header,
@@ -199,6 +230,12 @@ def render(result: dict[str, Any], header: list[str]) -> list[str]:
     neg, flagged = result["negatives"], result["flagged_negatives"]
     rate = flagged / neg if neg else 0.0
     lines += ["", f"negatives flagged: {flagged} of {neg} ({rate:.1%} false-positive rate)"]
+    if result.get("curve"):
+        lines += ["", f"precision / recall by confidence (reported from {REPORT_AT}):"]
+        lines.append(f"{'category':<20}" + "".join(f"{at:>12}" for at in CURVE))
+        for category, points in result["curve"].items():
+            cells = ["/".join(_fixed(p[m]) for m in ("precision", "recall")) for p in points]
+            lines.append(f"{category:<20}" + "".join(f"{c:>12}" for c in cells))
     lines += ["", f"{'check':<40}{'value':>8}{'target':>9}  result"]
     lines += [f"{c:<40}{v:>8}{t:>9}  {verdict}" for c, v, t, verdict in checks(result)]
     if result["misses"]:
@@ -259,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results, failed, broken = scan(args.corpus, labels, places, only, max(1, args.jobs))
     seconds = time.perf_counter() - start
     result = score(labels, results, scored)
+    result["curve"] = curve(labels, results, scored)
     if args.ocr:
         for miss in result["misses"]:
             if set(miss["expected"] + miss["got"]) & set(TEXT_CATEGORIES):

@@ -28,8 +28,9 @@ KNOWN = (
     Category(
         "identity_document",
         "Identity documents",
-        "Passports, identity cards, residence permits, driving licences: a copy is what someone "
-        "needs to pass for you.",
+        "Passports, identity cards, residence permits, driving licences, health insurance, "
+        "student and press cards, with or without the machine-readable lines at the bottom: "
+        "a copy is what someone needs to pass for you.",
     ),
     Category(
         "payment_card",
@@ -44,13 +45,16 @@ KNOWN = (
     Category(
         "credentials",
         "Passwords and recovery codes",
-        "Passwords, two-factor backup codes, recovery keys and wallet recovery phrases.",
+        "Passwords (typed or written on a sticky note), Wi-Fi passwords, two-factor setup keys "
+        "and backup codes, recovery keys (Apple, BitLocker, FileVault) and wallet recovery "
+        "phrases. A QR code holding one shows here and under QR codes holding a secret.",
     ),
     Category(
         "secret_qr",
         "QR codes holding a secret",
-        "Two-factor set-up codes, wallet keys and Wi-Fi passwords: scanning the picture is "
-        "enough to copy them.",
+        "Two-factor set-up codes, wallet keys and Wi-Fi passwords, and wallet receive "
+        "addresses: scanning the picture is enough to copy them. A code holding a password or a "
+        "key also shows under passwords and recovery codes.",
     ),
     Category(
         "private_place",
