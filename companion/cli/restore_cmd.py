@@ -20,6 +20,7 @@ from companion.cli.common import (
     printable,
     vault_ref,
 )
+from companion.cli.synced_guard import YesOpt, check_folder
 from companion.errors import IntegrityError, PartialFailure
 from companion.usecases.check import restore_to
 from companion.vault.restore import RestoreReport
@@ -46,14 +47,18 @@ def restore(
             "--until", metavar="DATE", help="Only files captured on or before YYYY-MM-DD."
         ),
     ] = None,
+    yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Decrypt files from the vault into a folder, with their capture dates as file times.
 
     Nothing is ever overwritten: a different file of the same name makes 'IMG_0001 (2).HEIC'; a
     file already there with the same content is left alone, so restore can be re-run safely.
+    Into a folder that a cloud client uploads (iCloud Drive, Dropbox, OneDrive...) it asks
+    first: the photos would be uploaded in clear.
     """
     start, end = parse_day(since), parse_day(until, end=True)
+    check_folder(to, yes, what="restored photos")
     with byte_bar(0, "restore", enabled=not as_json) as bar:
         report = restore_to(
             vault_ref(vault, passphrase_file), to, since=start, until=end, progress=fed(bar)

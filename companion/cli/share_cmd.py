@@ -27,6 +27,7 @@ from companion.cli.common import (
     printable,
     vault_ref,
 )
+from companion.cli.synced_guard import YesOpt, check_folder
 from companion.share import Filters, Item, Options, ShareReport
 
 WORD = "SHARE"
@@ -102,6 +103,7 @@ def share(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would be written; write nothing.")
     ] = False,
+    yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write copies of the chosen photos and videos into DIR with nothing but the picture: no
@@ -111,11 +113,14 @@ def share(
     What the scan flagged, and what was never scanned, is left out unless --include-flagged
     (after a typed confirmation). A JPEG keeps its pixels byte for byte; a HEIC is encoded
     again; videos are copied without re-encoding. Existing files in DIR are never
-    overwritten: a taken name becomes 'IMG_0001 (2).JPG'.
+    overwritten: a taken name becomes 'IMG_0001 (2).JPG'. Into a folder that a cloud client
+    uploads (iCloud Drive, Dropbox, OneDrive...) it asks first.
     """
     from companion.usecases.share import share as run_share
 
     filters = Filters(parse_day(since), parse_day(until, end=True), album, path)
+    if not dry_run:
+        check_folder(to, yes, what="the copies")
     options = Options(format=fmt.value, max_side=max_side, keep_date=keep_date)
     ref = vault_ref(vault, passphrase_file)
     with byte_bar(0, "share", enabled=not as_json and not dry_run) as bar:

@@ -57,6 +57,11 @@ def status(
     )
     typer.echo(f"  last verify {verified}")
     typer.echo(f"  passphrases {summary.passphrases}")
+    if summary.synced_by:
+        typer.echo(
+            f"  synced      by {summary.synced_by}: its servers get the vault's files, encrypted "
+            "(fine; restore and share ask before writing photos in clear into such a folder)"
+        )
     _shared_lines(summary)
     _removal_lines(summary)
     _cloud_only_lines(summary)

@@ -9,6 +9,7 @@ from datetime import datetime
 from itertools import combinations
 
 from companion.model import AssetKind, EventKind, StoredAsset, VaultEvent
+from companion.portable.synced import sync_client
 from companion.vault import cloudonly
 from companion.vault.cloudonly import CloudOnlyFiles
 from companion.vault.unlock import key_files
@@ -95,6 +96,7 @@ class VaultStatus:
     passphrases: int
     removals: tuple[Removals, ...] = ()  # by source, per cleanup's audit trail
     cloud_only: tuple[CloudOnlyFiles, ...] = ()  # by source: previews only, originals found?
+    synced_by: str | None = None  # the cloud client that uploads the vault's folder (encrypted)
 
 
 def summarize(vault: Vault) -> VaultStatus:
@@ -133,6 +135,7 @@ def summarize(vault: Vault) -> VaultStatus:
         passphrases=len(key_files(vault.root)),
         removals=_removals(vault),
         cloud_only=cloudonly.summarize(vault, assets),
+        synced_by=sync_client(vault.root),
     )
 
 
