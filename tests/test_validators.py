@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from mnemonic import Mnemonic
 
+from companion.sensitivity import validators
 from companion.sensitivity.validators import (
     LANGUAGES,
     CardNumber,
@@ -774,3 +775,15 @@ def test_national_ids_need_their_check() -> None:
     assert not find_national_ids("DNI 54362315-K")  # one letter in 23: not without the word
     assert not find_national_ids("DNI 54362315-J", dni_hinted=True)
     assert find_national_ids("2 69 05 49 588 157 80")
+
+
+def test_a_labelled_iban_is_read_again_where_ocr_confuses_o_and_0_or_i_and_1() -> None:
+    # A French IBAN whose account number holds letters (valid: mod-97 and the RIB key).
+    real = "FR661665864714LDH1VSU7OJS11"
+    assert validators.iban_ok(real)
+    misread = "FR66 I665 8647 14LD H1VS U70J S11"  # I for 1 (digits only there), 0 for O
+    assert [i.compact for i in validators.find_ibans(f"IBAN : {misread} Motif")] == [real]
+    assert validators.find_ibans(misread) == []  # unlabelled: taken as read, and it fails
+    too_many = "FR66 1665 8647 14LD H1V5 U70I S0O"  # more look-alikes than are tried
+    assert validators.find_ibans(f"IBAN {too_many}") == []
+    assert validators.find_ibans("IBAN : FR66 1665 8647 14LD H1VS U70J S12") == []

@@ -29,6 +29,7 @@ from companion.cli import (
     cleanup_cmd,
     demo_cmd,
     devices_cmd,
+    doctor_cmd,
     icloud_cmd,
     integrity,
     key_cmd,
@@ -61,6 +62,7 @@ app.add_typer(simulator_cmd.app, name="simulator")
 app.add_typer(checklist_cmd.app, name="checklist")
 app.add_typer(icloud_cmd.app, name="icloud")
 devices_cmd.register(app)
+doctor_cmd.register(app)
 backup_cmd.register(app)
 verify_cmd.register(app)
 restore_cmd.register(app)

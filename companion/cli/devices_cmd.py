@@ -31,10 +31,10 @@ def devices(usbmux: UsbmuxOpt = None, as_json: JsonOpt = False) -> None:
         typer.echo("No iPhone is connected. Plug one in with a cable and unlock it.")
         return
     for device in found:
-        typer.echo(_line(device))
+        typer.echo(device_line(device))
 
 
-def _line(device: DeviceInfo) -> str:
+def device_line(device: DeviceInfo) -> str:
     state = _STATES[(device.trusted is True, device.locked is True)]
     model = device.model or "iPhone"
     ios = f"iOS {device.os_version}" if device.os_version else "iOS ?"

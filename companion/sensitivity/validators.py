@@ -254,7 +254,56 @@ def _iban_at(text: str, start: int) -> tuple[str, int] | None:
     if len(chars) < length or text[index : index + 1].isalnum():
         return None
     compact = "".join(chars)
-    return (compact, index) if iban_ok(compact) else None
+    if iban_ok(compact):
+        return compact, index
+    if "IBAN" not in text[max(0, start - 8) : start].upper():
+        return None
+    fixed = _read_again(compact)
+    return (fixed, index) if fixed is not None else None
+
+
+_DIGIT_FOR = {"O": "0", "I": "1"}
+_LETTER_FOR = {"0": "O", "1": "I"}
+_LOOK_ALIKE_MAX = 3  # at most 2**3 readings tried
+_FIELD = re.compile(r"(\d+)!([nac])")
+
+
+def _read_again(compact: str) -> str | None:
+    """A labelled IBAN that fails its checks, read again where OCR confuses a letter with a digit
+    (O and 0, I and 1): in a field of digits only (the country's BBAN layout, from schwifty's
+    registry) a look-alike letter is its digit; in a field that allows letters (many account
+    numbers) each look-alike is tried both ways, at most ``2 ** _LOOK_ALIKE_MAX`` readings. The
+    first reading that passes every check wins. Only after the word "IBAN": random text gains
+    nothing from it."""
+    from schwifty import registry
+
+    try:
+        spec = str(registry.get_iban_spec(compact[:2]).bban_spec)
+    except (KeyError, SchwiftyException, ValueError):
+        return None
+    kinds = "".join(kind * int(count) for count, kind in _FIELD.findall(spec))
+    chars = list(compact)
+    if len(kinds) != len(chars) - 4:
+        return None
+    open_places = []
+    for offset, kind in enumerate(kinds):
+        place = 4 + offset
+        if kind == "n":
+            chars[place] = _DIGIT_FOR.get(chars[place], chars[place])
+        elif kind == "c" and (chars[place] in _DIGIT_FOR or chars[place] in _LETTER_FOR):
+            open_places.append(place)
+    if len(open_places) > _LOOK_ALIKE_MAX:
+        return None
+    for mask in range(1 << len(open_places)):
+        reading = list(chars)
+        for bit, place in enumerate(open_places):
+            if mask >> bit & 1:
+                char = reading[place]
+                reading[place] = _DIGIT_FOR.get(char) or _LETTER_FOR[char]
+        candidate = "".join(reading)
+        if candidate != compact and iban_ok(candidate):
+            return candidate
+    return None
 
 
 def find_ibans(text: str) -> list[Iban]:

@@ -21,11 +21,7 @@ from companion.errors import (
     TrustDenied,
     TrustTimeout,
 )
-
-_USBMUXD_HINT = (
-    "Install and start usbmuxd (Debian and Ubuntu: sudo apt install usbmuxd), or point "
-    "USBMUXD_SOCKET_ADDRESS at a running one."
-)
+from companion.portable import reach
 
 
 def is_link_failure(exc: BaseException) -> bool:
@@ -71,7 +67,9 @@ def translate(
     if isinstance(exc, CompanionError):
         return exc
     if isinstance(exc, pm.ConnectionFailedToUsbmuxdError):
-        return DeviceNotFound("cannot reach usbmuxd (it talks to iPhones over USB)", _USBMUXD_HINT)
+        return DeviceNotFound(
+            "cannot reach usbmuxd (it talks to iPhones over USB)", reach.unreachable_hint()
+        )
     if isinstance(exc, pm.DeviceNotFoundError):
         return DeviceNotFound(f"no iPhone with UDID {udid} is connected")
     if isinstance(exc, pm.NoDeviceConnectedError):
