@@ -417,3 +417,49 @@ def test_sigterm_and_sighup_stop_like_ctrl_c(
         assert len(list(opened.assets())) >= 1  # finished work was recorded
     assert companion(*args).returncode == 0
     check_complete(vault, roll, tmp_path / "out")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+def test_a_file_too_large_for_the_drive_is_said_plainly(tmp_path: Path) -> None:
+    """A drive that cannot hold a file this large (FAT32 stops at 4 GB) answers EFBIG: here a
+    child whose file-size limit is 2 MB gets the same answer for a 3 MB video. Exit 15 with a
+    hint about the file system, not exit 1; the photos before it stay stored."""
+    import resource
+
+    roll = tmp_path / "roll" / "DCIM" / "100APPLE"
+    roll.mkdir(parents=True)
+    make_roll(tmp_path / "small", count=11)
+    first = next((tmp_path / "small").rglob("*.JPG"))
+    (roll / "IMG_0001.JPG").write_bytes(first.read_bytes())
+    (roll / "IMG_0002.MOV").write_bytes(random.Random(5).randbytes(3_000_000))
+    vault = tmp_path / "v"
+    new_vault(vault).close()
+
+    def small_files_only() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a signal, as FAT says
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2_000_000, 2_000_000))
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "companion",
+            "backup",
+            "--from",
+            f"folder:{tmp_path / 'roll'}",
+            "--vault",
+            str(vault),
+            "--jobs",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        preexec_fn=small_files_only,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 15, result.stderr
+    assert "too large for the file system" in result.stderr and "FAT32" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list((vault / "tmp").iterdir()) == []

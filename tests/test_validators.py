@@ -787,3 +787,8 @@ def test_a_labelled_iban_is_read_again_where_ocr_confuses_o_and_0_or_i_and_1() -
     too_many = "FR66 1665 8647 14LD H1V5 U70I S0O"  # more look-alikes than are tried
     assert validators.find_ibans(f"IBAN {too_many}") == []
     assert validators.find_ibans("IBAN : FR66 1665 8647 14LD H1VS U70J S12") == []
+    # Italy's CIN is a letter: a 0 read there is an O.
+    italian = "IT61O0525643137WPZJ8R3YLGCO"
+    assert validators.iban_ok(italian)
+    found = validators.find_ibans("IBAN IT61 0052 5643 137W PZJ8 R3YL GCO")
+    assert [i.compact for i in found] == [italian]

@@ -271,7 +271,8 @@ _FIELD = re.compile(r"(\d+)!([nac])")
 def _read_again(compact: str) -> str | None:
     """A labelled IBAN that fails its checks, read again where OCR confuses a letter with a digit
     (O and 0, I and 1): in a field of digits only (the country's BBAN layout, from schwifty's
-    registry) a look-alike letter is its digit; in a field that allows letters (many account
+    registry) a look-alike letter is its digit, in a field of letters only a look-alike digit is
+    its letter (Italy's CIN); in a field that allows letters (many account
     numbers) each look-alike is tried both ways, at most ``2 ** _LOOK_ALIKE_MAX`` readings. The
     first reading that passes every check wins. Only after the word "IBAN": random text gains
     nothing from it."""
@@ -290,6 +291,8 @@ def _read_again(compact: str) -> str | None:
         place = 4 + offset
         if kind == "n":
             chars[place] = _DIGIT_FOR.get(chars[place], chars[place])
+        elif kind == "a":
+            chars[place] = _LETTER_FOR.get(chars[place], chars[place])
         elif kind == "c" and (chars[place] in _DIGIT_FOR or chars[place] in _LETTER_FOR):
             open_places.append(place)
     if len(open_places) > _LOOK_ALIKE_MAX:

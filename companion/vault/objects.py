@@ -201,6 +201,12 @@ class ObjectStore:
             if isinstance(exc, OSError):
                 if exc.errno == errno.ENOSPC:
                     raise StorageFull(f"the disk is full while storing {what}") from exc
+                if exc.errno == errno.EFBIG:
+                    raise StorageFull(
+                        f"{what} is too large for the file system of the vault's drive",
+                        hint="FAT32 holds no file of 4 GB or more: keep the vault on a drive "
+                        "formatted exFAT, APFS, NTFS or ext4 (what was stored so far is kept).",
+                    ) from exc
                 mistake = access_error(exc, self.tmp_dir.parent)
                 raise mistake or VaultError(f"cannot store {what}: {exc.strerror or exc}") from exc
             raise
